@@ -1,0 +1,178 @@
+package dev.lmhead.head;
+
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The full softmax, the baseline every other head is measured against:
+ * {@code log P(w|h) = h·W[w] + b[w] - logsumexp_v(h·W[v] + b[v])}, with W [V, d] and b [V]
+ * (PyTorch's {@code nn.Linear(d, V)} layout: state names {@code weight}, {@code bias}).
+ *
+ * <p>Training processes rows in blocks: one GEMM gives the block's logits, one fused pass per row
+ * turns them into the gradient {@code scale·(softmax - onehot)} in place, then two GEMMs give
+ * dHidden and dW. Only one [block, V] buffer is ever held.
+ */
+public final class FullSoftmax implements OutputLayer {
+  /** Upper bound on the logits buffer, in floats (64 MiB). */
+  private static final long BLOCK_FLOATS = 16L << 20;
+
+  private final int vocab, dim;
+  private final HeadSpec spec;
+  public final Parameter weight;
+  public final Parameter bias; // null without bias
+  private float[] logits = new float[0];
+
+  /**
+   * @param tiedWeight an existing [V, d] parameter to share (weight tying with the input embedding),
+   *                   or null to create and initialise one
+   */
+  public FullSoftmax(int vocab, int dim, boolean useBias, Parameter tiedWeight, Rng rng) {
+    if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);
+    if (dim < 1) throw new IllegalArgumentException("input dimension must be >= 1, got " + dim);
+    this.vocab = vocab;
+    this.dim = dim;
+    this.spec = new HeadSpec("full", useBias, 0, "freq", "huffman", new int[0], 4.0, false, 1, 0, "full");
+    if (tiedWeight != null) {
+      if (tiedWeight.size() != vocab * dim) {
+        throw new IllegalArgumentException("tied weight " + tiedWeight + " does not match [" + vocab + ", " + dim + "]");
+      }
+      weight = tiedWeight;
+    } else {
+      weight = new Parameter("weight", vocab, dim);
+      float r = (float) (1.0 / Math.sqrt(dim)); // nn.Linear's default bound
+      rng.fillUniform(weight.data, -r, r);
+    }
+    if (useBias) {
+      bias = new Parameter("bias", vocab);
+      float r = (float) (1.0 / Math.sqrt(dim));
+      rng.fillUniform(bias.data, -r, r);
+    } else {
+      bias = null;
+    }
+  }
+
+  @Override public int vocabSize() { return vocab; }
+  @Override public int inputDim() { return dim; }
+  @Override public String type() { return "full"; }
+  @Override public HeadSpec spec() { return spec; }
+
+  @Override
+  public List<Parameter> parameters() {
+    List<Parameter> ps = new ArrayList<>();
+    ps.add(weight);
+    if (bias != null) ps.add(bias);
+    return ps;
+  }
+
+  private int blockRows(int n) {
+    return (int) Math.max(1, Math.min(n, BLOCK_FLOATS / vocab));
+  }
+
+  private float[] logitsBuffer(int rows) {
+    if (logits.length < rows * vocab) logits = new float[rows * vocab];
+    return logits;
+  }
+
+  /** logits[0..rows) = hidden[r0..r0+rows) · Wᵀ + b */
+  private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
+    Blas.get().sgemm(false, true, rows, vocab, dim, 1f, hidden, r0 * dim, dim, weight.data, 0, dim, 0f, out, 0, vocab);
+    if (bias != null) {
+      Parallel.forRange(rows, 8, (a, b) -> {
+        for (int r = a; r < b; r++) Vec.add(bias.data, 0, out, r * vocab, vocab);
+      });
+    }
+  }
+
+  @Override
+  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
+    int count = loss.validate(targets, n, vocab);
+    float scale = loss.gradScale(count);
+    int block = blockRows(n);
+    float[] g = logitsBuffer(block);
+    double total = 0;
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, g);
+      double[] partial = new double[rows];
+      // fused: logits -> scale * (softmax - onehot), and the row's NLL
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          int off = r * vocab, t = targets[base + r];
+          if (loss.ignored(t)) { java.util.Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
+          float target = g[off + t];
+          float m = Vec.max(g, off, vocab);
+          double s = Vec.expShiftInPlace(g, off, vocab, m);
+          double lse = m + Math.log(s);
+          partial[r] = lse - target;
+          Vec.scale(g, off, vocab, (float) (scale / s));
+          g[off + t] -= scale;
+        }
+      });
+      for (int r = 0; r < rows; r++) {
+        total += partial[r];
+        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
+      }
+      if (gradHidden != null) {
+        Blas.get().sgemm(false, false, rows, dim, vocab, 1f, g, 0, vocab, weight.data, 0, dim, 0f, gradHidden, r0 * dim, dim);
+      }
+      Blas.get().sgemm(true, false, vocab, dim, rows, 1f, g, 0, vocab, hidden, r0 * dim, dim, 1f, weight.grad, 0, dim);
+      if (bias != null) {
+        Parallel.forRange(vocab, 1024, (a, b) -> {
+          for (int r = 0; r < rows; r++) Vec.add(g, r * vocab + a, bias.grad, a, b - a);
+        });
+      }
+    }
+    return loss.reduce(total, count);
+  }
+
+  @Override
+  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
+    Loss.NONE.validate(targets, n, vocab);
+    int block = blockRows(n);
+    float[] lg = logitsBuffer(block);
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, lg);
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExp(lg, r * vocab, vocab);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void logProb(float[] hidden, int n, float[] out) {
+    computeLogits(hidden, 0, n, out);
+    Parallel.forRange(n, 4, (a, b) -> {
+      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab);
+    });
+  }
+
+  @Override
+  public TopK topK(float[] hidden, int n, int k) {
+    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    int[] ids = new int[n * k];
+    float[] vals = new float[n * k];
+    int block = blockRows(n);
+    float[] lg = logitsBuffer(block);
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, lg);
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          float lse = Vec.logSumExp(lg, r * vocab, vocab);
+          int o = (base + r) * k;
+          TopK.selectRow(lg, r * vocab, vocab, k, ids, vals, o);
+          for (int j = 0; j < k; j++) vals[o + j] -= lse;
+        }
+      });
+    }
+    return new TopK(n, k, ids, vals);
+  }
+}

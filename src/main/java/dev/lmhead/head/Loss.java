@@ -1,0 +1,55 @@
+package dev.lmhead.head;
+
+/**
+ * How a training loss is reduced, as in PyTorch's {@code cross_entropy}: reduction and ignore index.
+ * The mean is taken over non-ignored rows; with no such rows the loss is 0 and no gradient flows.
+ */
+public record Loss(Reduction reduction, int ignoreIndex) {
+  public enum Reduction { MEAN, SUM, NONE }
+
+  /** PyTorch's default ignore index. */
+  public static final int NO_IGNORE = -100;
+  public static final Loss MEAN = new Loss(Reduction.MEAN, NO_IGNORE);
+  public static final Loss SUM = new Loss(Reduction.SUM, NO_IGNORE);
+  public static final Loss NONE = new Loss(Reduction.NONE, NO_IGNORE);
+
+  public static Loss of(String reduction, int ignoreIndex) {
+    Reduction r = switch (reduction) {
+      case "mean" -> Reduction.MEAN;
+      case "sum" -> Reduction.SUM;
+      case "none" -> Reduction.NONE;
+      default -> throw new IllegalArgumentException("unknown reduction '" + reduction + "' (expected mean, sum or none)");
+    };
+    return new Loss(r, ignoreIndex);
+  }
+
+  public boolean ignored(int target) { return target == ignoreIndex; }
+
+  /**
+   * Checks every target is in [0, vocab) or the ignore index, and returns the number of counted rows.
+   * @throws IllegalArgumentException naming the first bad row
+   */
+  public int validate(int[] targets, int n, int vocab) {
+    if (targets.length < n) throw new IllegalArgumentException("targets has " + targets.length + " entries, need " + n);
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      int t = targets[i];
+      if (t == ignoreIndex) continue;
+      if (t < 0 || t >= vocab) {
+        throw new IllegalArgumentException("target " + t + " at row " + i + " is outside [0, " + vocab + ")");
+      }
+      count++;
+    }
+    return count;
+  }
+
+  /** Gradient scale per counted row: 1/count for MEAN, 1 otherwise. */
+  public float gradScale(int count) {
+    return reduction == Reduction.MEAN ? (count == 0 ? 0f : 1f / count) : 1f;
+  }
+
+  /** Final reduction of the summed NLL over counted rows. */
+  public double reduce(double sum, int count) {
+    return reduction == Reduction.MEAN ? (count == 0 ? 0.0 : sum / count) : sum;
+  }
+}

@@ -1,0 +1,65 @@
+package dev.lmhead.head;
+
+import dev.lmhead.nn.Parameter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The central contract of lmhead: an output layer maps hidden states [n, inputDim] (row-major) to a
+ * normalised distribution over the vocabulary. Every head implements it; the model, trainer,
+ * benchmarks and CLI never know which head they hold.
+ *
+ * <p>All log-probabilities are natural logs and exact: {@code logsumexp} of a {@link #logProb} row is
+ * 0 up to float rounding, whatever the head.
+ */
+public interface OutputLayer {
+
+  int vocabSize();
+
+  int inputDim();
+
+  /** Short name used by {@code --head}: full, class, hsm, adaptive, mos. */
+  String type();
+
+  /** Hyper-parameters that, with the vocabulary counts, rebuild this head (written to checkpoints). */
+  HeadSpec spec();
+
+  /**
+   * Training step: returns the loss ({@link Loss.Reduction#MEAN}: mean NLL over rows whose target is
+   * not {@code loss.ignoreIndex()}; SUM: their sum; NONE: their sum, with per-row NLLs written to
+   * {@code rowLoss}, ignored rows 0). Writes d(returned loss)/d(hidden) into {@code gradHidden}
+   * (overwritten; may be null when not needed) and <em>accumulates</em> the parameter gradients.
+   *
+   * @param rowLoss optional [n] output of per-row NLL (any reduction); may be null
+   */
+  double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss);
+
+  /** Mean-reduced training step with no ignore index. */
+  default double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden) {
+    return forwardBackward(hidden, n, targets, gradHidden, Loss.MEAN, null);
+  }
+
+  /** Exact log P(target | hidden) for each of the n rows, no gradient. */
+  void targetLogProb(float[] hidden, int n, int[] targets, float[] out);
+
+  /** Exact full distribution: out is [n, vocabSize] log-probabilities. */
+  void logProb(float[] hidden, int n, float[] out);
+
+  /** Exact top-k ids and log-probs per row, best first. */
+  TopK topK(float[] hidden, int n, int k);
+
+  /** Exact argmax per row (PyTorch's {@code predict}). */
+  default int[] predict(float[] hidden, int n) {
+    TopK t = topK(hidden, n, 1);
+    return t.ids();
+  }
+
+  /** Trainable parameters, named like PyTorch's state_dict where an equivalent exists. */
+  List<Parameter> parameters();
+
+  /** Extra non-parameter state to save (e.g. tree structure is rebuilt from counts, so usually empty). */
+  default Map<String, float[]> buffers() { return Map.of(); }
+
+  /** Switches training-time behaviour (dropout inside a head); default no-op. */
+  default void train(boolean training) {}
+}

@@ -1,0 +1,97 @@
+package dev.lmhead.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Native OpenBLAS (bundled in the {@code org.bytedeco:openblas} jar from Maven Central) called
+ * through FFM downcalls on heap arrays ({@code Linker.Option.critical(true)}): no copies, no JNI
+ * marshalling. JavaCPP is used only to extract and load the shared library.
+ */
+public final class OpenBlas implements Blas {
+  private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+  private static volatile OpenBlas instance;
+
+  private final MethodHandle sgemm;
+  private final MethodHandle setThreads;
+  private final MethodHandle coreName;
+  private int threads = 1;
+
+  private OpenBlas() throws Throwable {
+    org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
+    SymbolLookup lib = SymbolLookup.libraryLookup("libopenblas_nolapack.so.0", Arena.global());
+    Linker linker = Linker.nativeLinker();
+    ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+    ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    var P = ValueLayout.ADDRESS;
+    sgemm = linker.downcallHandle(lib.find("cblas_sgemm").orElseThrow(),
+        FunctionDescriptor.ofVoid(I, I, I, I, I, I, F, P, I, P, I, F, P, I),
+        Linker.Option.critical(true));
+    setThreads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(),
+        FunctionDescriptor.ofVoid(I));
+    coreName = linker.downcallHandle(lib.find("openblas_get_corename").orElseThrow(),
+        FunctionDescriptor.of(P));
+  }
+
+  /** Loads the native library once; throws if it is unavailable on this platform. */
+  public static OpenBlas load() {
+    OpenBlas b = instance;
+    if (b == null) {
+      synchronized (OpenBlas.class) {
+        if (instance == null) {
+          try {
+            instance = new OpenBlas();
+          } catch (Throwable t) {
+            throw new IllegalStateException("OpenBLAS could not be loaded: " + t, t);
+          }
+        }
+        b = instance;
+      }
+    }
+    return b;
+  }
+
+  @Override
+  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                    float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                    float beta, float[] c, int cOff, int ldc) {
+    if (m == 0 || n == 0) return;
+    try {
+      sgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
+          MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
+          MemorySegment.ofArray(b).asSlice(4L * bOff), ldb, beta,
+          MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
+    } catch (Throwable t) {
+      throw new IllegalStateException("cblas_sgemm failed", t);
+    }
+  }
+
+  @Override public String name() { return "openblas"; }
+
+  @Override public int threads() { return threads; }
+
+  @Override
+  public synchronized void setThreads(int threads) {
+    try {
+      setThreads.invokeExact(threads);
+      this.threads = threads;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /** The CPU kernel family OpenBLAS picked (e.g. "Cooperlake", "Haswell"). */
+  public String coreName() {
+    try {
+      MemorySegment s = (MemorySegment) coreName.invokeExact();
+      return s.reinterpret(64).getString(0);
+    } catch (Throwable t) {
+      return "unknown";
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package dev.lmhead;
+
+import dev.lmhead.tensor.Rng;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locations of ../shared and the repo, and small random inputs for tests. */
+public final class TestData {
+  private TestData() {}
+
+  public static Path shared() {
+    String p = System.getProperty("lmhead.shared");
+    Path path = p != null ? Path.of(p) : Path.of("..", "shared");
+    return path.toAbsolutePath().normalize();
+  }
+
+  public static Path root() {
+    String p = System.getProperty("lmhead.root");
+    return (p != null ? Path.of(p) : Path.of(".")).toAbsolutePath().normalize();
+  }
+
+  public static Path fixture(String name) {
+    Path f = shared().resolve("fixtures").resolve(name);
+    if (!Files.exists(f)) throw new AssertionError("fixture missing: " + f + " (../shared must sit beside the repo)");
+    return f;
+  }
+
+  public static float[] gaussian(Rng rng, int n, double std) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) a[i] = (float) (rng.gaussian() * std);
+    return a;
+  }
+
+  /** Zipf-ish targets over frequency-sorted ids. */
+  public static int[] zipfTargets(Rng rng, int n, int vocab) {
+    int[] t = new int[n];
+    double hv = Math.log(vocab + 1.0);
+    for (int i = 0; i < n; i++) {
+      int id = (int) Math.floor(Math.exp(rng.nextDouble() * hv)) - 1;
+      t[i] = Math.min(vocab - 1, Math.max(0, id));
+    }
+    return t;
+  }
+}

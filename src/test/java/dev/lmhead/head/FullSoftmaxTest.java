@@ -1,0 +1,87 @@
+package dev.lmhead.head;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.lmhead.TestData;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Safetensors;
+import org.junit.jupiter.api.Test;
+
+class FullSoftmaxTest {
+
+  @Test
+  void normalisedAndTopK() {
+    FullSoftmax h = new FullSoftmax(300, 12, true, null, new Rng(1));
+    HeadContract.normalisedAndConsistent(h, 9, 2);
+    HeadContract.topKMatchesSort(h, 7, 5, 3);
+  }
+
+  @Test
+  void gradientsEveryReductionAndIgnoreIndex() {
+    for (Loss loss : new Loss[] {Loss.MEAN, Loss.SUM, Loss.NONE, new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1)}) {
+      FullSoftmax h = new FullSoftmax(50, 6, true, null, new Rng(4));
+      HeadContract.gradients(h, 8, loss, 5);
+    }
+    HeadContract.gradients(new FullSoftmax(40, 5, false, null, new Rng(6)), 5, Loss.MEAN, 7);
+  }
+
+  @Test
+  void rowBlockingGivesSameResultAsOneBlock() {
+    // V large enough that the 64 MiB block bound splits 300 rows
+    int v = 70_000, d = 4, n = 300;
+    FullSoftmax h = new FullSoftmax(v, d, true, null, new Rng(8));
+    Rng rng = new Rng(9);
+    float[] x = TestData.gaussian(rng, n * d, 1);
+    int[] t = TestData.zipfTargets(rng, n, v);
+    float[] gh = new float[n * d];
+    double l = h.forwardBackward(x, n, t, gh, Loss.SUM, null);
+    assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), l, 1e-3);
+  }
+
+  @Test
+  void rejectsOutOfRangeTargets() {
+    FullSoftmax h = new FullSoftmax(10, 3, true, null, new Rng(1));
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> h.forwardBackward(new float[6], 2, new int[] {1, 10}, new float[6]));
+    assertEquals("target 10 at row 1 is outside [0, 10)", e.getMessage());
+  }
+
+  @Test
+  void pytorchParity() throws Exception {
+    var fx = Safetensors.read(TestData.fixture("full_v500_d16.safetensors"));
+    int v = Integer.parseInt(fx.metadata().get("n_classes")), d = Integer.parseInt(fx.metadata().get("in_features"));
+    FullSoftmax h = new FullSoftmax(v, d, true, null, new Rng(0));
+    System.arraycopy(fx.get("weight").f32(), 0, h.weight.data, 0, v * d);
+    System.arraycopy(fx.get("bias").f32(), 0, h.bias.data, 0, v);
+    float[] x = fx.get("input").f32();
+    int[] t = fx.get("target").ints();
+    int n = t.length;
+    float[] out = new float[n];
+    h.targetLogProb(x, n, t, out);
+    assertClose(fx.get("expected.output").f32(), out, 1e-5, "output");
+    float[] lp = new float[n * v];
+    h.logProb(x, n, lp);
+    assertClose(fx.get("expected.log_prob").f32(), lp, 1e-5, "log_prob");
+    float[] gx = new float[n * d];
+    double loss = h.forwardBackward(x, n, t, gx);
+    assertEquals(fx.get("expected.loss").f32()[0], loss, 1e-5, "loss");
+    assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
+    assertClose(fx.get("expected.grad.weight").f32(), h.weight.grad, 1e-4, "grad.weight");
+    assertClose(fx.get("expected.grad.bias").f32(), h.bias.grad, 1e-4, "grad.bias");
+    int[] pred = h.predict(x, n);
+    long[] ep = fx.get("expected.predict").i64();
+    for (int i = 0; i < n; i++) assertEquals(ep[i], pred[i], "predict row " + i);
+  }
+
+  static void assertClose(float[] expected, float[] actual, double tol, String what) {
+    assertEquals(expected.length, actual.length, what + " length");
+    double worst = 0;
+    int at = -1;
+    for (int i = 0; i < expected.length; i++) {
+      double e = Math.abs(expected[i] - actual[i]);
+      if (e > worst) { worst = e; at = i; }
+    }
+    if (worst > tol) throw new AssertionError(what + ": max abs error " + worst + " at " + at + " > " + tol);
+  }
+}
