@@ -24,6 +24,9 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     // subcommands:
+    cl.addSubcommand(new TrainCommand());
+    cl.addSubcommand(new EvalCommand());
+    cl.addSubcommand(new GenerateCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();

@@ -1,0 +1,88 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.UserError;
+import dev.lmhead.data.Corpus;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.train.Evaluator;
+import dev.lmhead.train.Progress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lmhead eval}: perplexity of a trained model on a split or any text file. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Perplexity of a trained model.", Evaluator.DEFINITION + "."})
+public final class EvalCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, description = "Run directory written by 'lmhead train'.")
+  Path model;
+  @Option(names = "--split", defaultValue = "test", description = "valid | test | FILE (a text file, tokenised like the training data) (default: ${DEFAULT-VALUE}).")
+  String split;
+  @Option(names = "--checkpoint", defaultValue = "best", description = "best (model.safetensors) | last (last.safetensors) (default: ${DEFAULT-VALUE}).")
+  String which;
+  @Option(names = "--batch", defaultValue = "1", description = "Evaluation batch size (default: ${DEFAULT-VALUE}: one stream, every token after the first is a target).")
+  int batch;
+  @Option(names = "--bptt", defaultValue = "35", description = "Window length (does not change the result, only speed) (default: ${DEFAULT-VALUE}).")
+  int bptt;
+  @Option(names = "--threads", description = "Worker threads (default: number of cores).")
+  Integer threads;
+  @Option(names = "--blas", defaultValue = "auto", description = "auto | openblas | java (default: ${DEFAULT-VALUE}).")
+  String blas;
+  @Option(names = "--json", description = "Print the result as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Setup.threadsAndBlas(threads, blas);
+    if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+    if (bptt < 1) throw new IllegalArgumentException("--bptt must be >= 1, got " + bptt);
+    String file = switch (which) {
+      case "best" -> Checkpoint.MODEL;
+      case "last" -> Checkpoint.LAST;
+      default -> throw new IllegalArgumentException("--checkpoint must be best or last, got '" + which + "'");
+    };
+    Checkpoint.Loaded l = Checkpoint.load(model, file);
+    int[] stream;
+    String splitName = split;
+    if (split.equals("valid") || split.equals("test")) {
+      String data = Checkpoint.readField(model, "data");
+      if (data == null) throw new UserError(model.resolve(Checkpoint.CONFIG) + ": no 'data' field; pass --split FILE");
+      Path f = Corpus.splitFile(data, split);
+      stream = Corpus.encode(f, l.vocab());
+      splitName = data + "/" + split;
+    } else {
+      Path f = Path.of(split);
+      if (!Files.exists(f)) throw new UserError("--split: " + f + ": no such file (expected valid, test or a text file)");
+      stream = Corpus.encode(f, l.vocab());
+    }
+    if (stream.length < batch + 1) throw new UserError("--split " + split + ": too few tokens (" + stream.length + ") for --batch " + batch);
+    Evaluator.Result r;
+    try (Progress p = new Progress("eval", stream.length - 1, "tok", System.err, json)) {
+      r = Evaluator.evaluate(l.model(), stream, batch, bptt, p);
+    }
+    if (!Double.isFinite(r.ppl())) {
+      throw new UserError("perplexity is not finite (mean NLL " + r.meanNll() + "): the checkpoint " + model.resolve(file) + " holds non-finite weights");
+    }
+    if (json) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("model", model.toString());
+      m.put("checkpoint", file);
+      m.put("split", splitName);
+      m.put("ppl", r.ppl());
+      m.put("mean_nll", r.meanNll());
+      m.put("tokens", r.tokens());
+      m.put("batch", batch);
+      m.put("tokens_per_s", r.tokensPerSecond());
+      m.put("definition", Evaluator.DEFINITION);
+      System.out.println(Checkpoint.gson().toJson(m));
+    } else {
+      System.out.printf("%s: ppl %.2f (mean NLL %.4f nats over %,d target tokens, eval batch %d; %.0f tokens/s)%n",
+          splitName, r.ppl(), r.meanNll(), r.tokens(), batch, r.tokensPerSecond());
+      System.out.println(Evaluator.DEFINITION);
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,59 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.head.HeadSpec;
+import dev.lmhead.model.ModelConfig;
+import picocli.CommandLine.Option;
+
+/** Architecture flags shared by {@code train} and {@code compare}. Defaults: the PyTorch word-LM example. */
+public final class ModelOptions {
+  @Option(names = "--emb", defaultValue = "200", description = "Embedding size (default: ${DEFAULT-VALUE}).")
+  public int emb;
+  @Option(names = "--hidden", defaultValue = "200", description = "LSTM hidden size (default: ${DEFAULT-VALUE}).")
+  public int hidden;
+  @Option(names = "--layers", defaultValue = "2", description = "LSTM layers (default: ${DEFAULT-VALUE}).")
+  public int layers;
+  @Option(names = "--dropout", defaultValue = "0.2", description = "Dropout on embeddings, between LSTM layers and on the LSTM output (default: ${DEFAULT-VALUE}).")
+  public float dropout;
+  @Option(names = {"--tied", "--tie"}, negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Tie input embedding and output weights (full softmax / MoS: needs --emb = --hidden; adaptive input: ties bands with the adaptive softmax) (default: ${DEFAULT-VALUE}).")
+  public boolean tied;
+  @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, LSTM and decoder (default: ${DEFAULT-VALUE}).")
+  public float initRange;
+  @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
+  public String input;
+
+  @Option(names = "--head", defaultValue = "full", description = "Output layer: full | class | hsm | adaptive | mos (default: ${DEFAULT-VALUE}).")
+  public String head;
+  @Option(names = "--no-bias", description = "Full/MoS softmax without output bias.")
+  public boolean noBias;
+  @Option(names = "--classes", defaultValue = "0", description = "class: number of classes (default: round(sqrt(V))).")
+  public int classes;
+  @Option(names = "--class-mode", defaultValue = "freq", description = "class: freq (unigram-mass binning, Mikolov) | equal (equal-size bins) (default: ${DEFAULT-VALUE}).")
+  public String classMode;
+  @Option(names = "--tree", defaultValue = "huffman", description = "hsm: huffman | balanced (default: ${DEFAULT-VALUE}).")
+  public String tree;
+  @Option(names = "--cutoffs", split = ",", description = "adaptive: ascending cluster boundaries, e.g. 2000,10000 (default: scaled to V).")
+  public int[] cutoffs = new int[0];
+  @Option(names = "--div-value", defaultValue = "4.0", description = "adaptive: projection size divisor per cluster (default: ${DEFAULT-VALUE}).")
+  public double divValue;
+  @Option(names = "--head-bias", description = "adaptive: bias in the head (PyTorch head_bias).")
+  public boolean headBias;
+  @Option(names = "--experts", defaultValue = "5", description = "mos: number of softmax components K (default: ${DEFAULT-VALUE}).")
+  public int experts;
+  @Option(names = "--mos-dim", defaultValue = "0", description = "mos: component context size D (default: --emb).")
+  public int mosDim;
+  @Option(names = "--mos-base", defaultValue = "full", description = "mos: full | adaptive component softmaxes (default: ${DEFAULT-VALUE}).")
+  public String mosBase;
+
+  public HeadSpec headSpec() {
+    return new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosDim, mosBase);
+  }
+
+  /** Whether tying applies to this head (the full softmax and MoS decoders share the embedding). */
+  public ModelConfig config(int vocab) {
+    boolean tieWeights = tied && (head.equals("full") || head.equals("mos") || input.equals("adaptive"));
+    int mosD = mosDim;
+    return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
+        new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosD, mosBase));
+  }
+}

@@ -1,0 +1,54 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Parallel;
+
+/** Small helpers shared by the commands: threads/BLAS choice, durations, descriptions. */
+final class Setup {
+  private Setup() {}
+
+  static void threadsAndBlas(Integer threads, String blas) {
+    if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+    if (!blas.equals("auto") && !blas.equals("openblas") && !blas.equals("java")) {
+      throw new IllegalArgumentException("--blas must be auto, openblas or java, got '" + blas + "'");
+    }
+    if (threads != null) Parallel.setThreads(threads);
+    Blas.use(blas);
+  }
+
+  /** Parses 90, 90s, 15m, 2h, 1h30m into seconds; 0 means none. */
+  static double parseDuration(String flag, String s) {
+    String t = s.trim().toLowerCase();
+    if (t.matches("\\d+(\\.\\d+)?")) return Double.parseDouble(t);
+    var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)([hms])").matcher(t);
+    double total = 0;
+    int end = 0;
+    while (m.find()) {
+      if (m.start() != end) break;
+      double v = Double.parseDouble(m.group(1));
+      total += switch (m.group(2)) { case "h" -> v * 3600; case "m" -> v * 60; default -> v; };
+      end = m.end();
+    }
+    if (end != t.length() || t.isEmpty()) {
+      throw new IllegalArgumentException(flag + " must be a duration like 90s, 15m, 2h or 1h30m, got '" + s + "'");
+    }
+    return total;
+  }
+
+  static String hms(double seconds) {
+    long x = (long) seconds;
+    return String.format("%d:%02d:%02d", x / 3600, x / 60 % 60, x % 60);
+  }
+
+  static String describeHead(LanguageModel m) {
+    var s = m.decoder.spec();
+    return switch (s.type()) {
+      case "class" -> "class(" + (s.classes() == 0 ? "sqrt V" : s.classes()) + ", " + s.classMode() + ")";
+      case "hsm" -> "hsm(" + s.tree() + ")";
+      case "adaptive" -> "adaptive(cutoffs " + java.util.Arrays.toString(s.cutoffs()) + ", div " + s.divValue() + ")";
+      case "mos" -> "mos(K " + s.experts() + ", D " + s.mosDim() + ", " + s.mosBase() + ")";
+      default -> s.type();
+    };
+  }
+}

@@ -1,0 +1,159 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.UserError;
+import dev.lmhead.analysis.LearningCurve;
+import dev.lmhead.data.Corpus;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.model.ModelConfig;
+import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.train.Evaluator;
+import dev.lmhead.train.TrainConfig;
+import dev.lmhead.train.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code lmhead train}: trains an LSTM LM; defaults are the PyTorch word_language_model example on WikiText-2. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Train an LSTM language model with any output layer.",
+        "Defaults: WikiText-2, 2x200 LSTM, dropout 0.2, tied full softmax, SGD lr 20, clip 0.25, bptt 35, batch 20",
+        "(the pytorch/examples word_language_model recipe), stopped after --time-budget (15m)."})
+public final class TrainCommand implements Callable<Integer> {
+  @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH to a folder with train/valid/test text files (default: ${DEFAULT-VALUE}).")
+  String data;
+  @Option(names = "--min-count", defaultValue = "1", description = "Words seen fewer times in train become <unk> (default: ${DEFAULT-VALUE}).")
+  int minCount;
+  @Option(names = "--max-vocab", defaultValue = "0", description = "Keep only the most frequent words (0 = all).")
+  int maxVocab;
+  @Mixin ModelOptions model;
+  @Option(names = "--epochs", defaultValue = "6", description = "Epochs (default: ${DEFAULT-VALUE}).")
+  int epochs;
+  @Option(names = "--bptt", defaultValue = "35", description = "Truncated-BPTT window (default: ${DEFAULT-VALUE}).")
+  int bptt;
+  @Option(names = "--batch", defaultValue = "20", description = "Batch size (default: ${DEFAULT-VALUE}).")
+  int batch;
+  @Option(names = "--lr", defaultValue = "20", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+  double lr;
+  @Option(names = "--clip", defaultValue = "0.25", description = "Max gradient norm, 0 = off (default: ${DEFAULT-VALUE}).")
+  double clip;
+  @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd | adagrad | adam (default: ${DEFAULT-VALUE}).")
+  String optimizer;
+  @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay (default: ${DEFAULT-VALUE}).")
+  float weightDecay;
+  @Option(names = "--lr-schedule", defaultValue = "plateau", description = "plateau (lr /= --lr-decay when valid ppl does not improve) | epoch (lr *= --lr-decay each epoch from --decay-start) | none (default: ${DEFAULT-VALUE}).")
+  String schedule;
+  @Option(names = "--lr-decay", defaultValue = "4", description = "Schedule factor (plateau: divisor; epoch: multiplier) (default: ${DEFAULT-VALUE}).")
+  double lrDecay;
+  @Option(names = "--decay-start", defaultValue = "5", description = "epoch schedule: first epoch after which lr decays (default: ${DEFAULT-VALUE}).")
+  int decayStart;
+  @Option(names = "--time-budget", defaultValue = "15m", description = "Stop training after this much training time, e.g. 90s, 15m, 2h; 0 = no limit (default: ${DEFAULT-VALUE}).")
+  String timeBudget;
+  @Option(names = "--max-tokens", defaultValue = "0", description = "Stop after this many training tokens (0 = no limit).")
+  long maxTokens;
+  @Option(names = "--seed", defaultValue = "1111", description = "Random seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+  @Option(names = "--threads", description = "Worker threads (default: number of cores).")
+  Integer threads;
+  @Option(names = "--blas", defaultValue = "auto", description = "Dense math backend: auto | openblas | java (default: ${DEFAULT-VALUE}).")
+  String blas;
+  @Option(names = "--eval-batch", defaultValue = "1", description = "Batch size for validation/test perplexity (default: ${DEFAULT-VALUE}: one stream).")
+  int evalBatch;
+  @Option(names = "--log-interval", defaultValue = "50", description = "Steps between metric lines (default: ${DEFAULT-VALUE}).")
+  int logInterval;
+  @Option(names = "--save-every", defaultValue = "5m", description = "Also write the resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
+  String saveEvery;
+  @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
+  Path output;
+  @Option(names = "--resume", description = "Continue the run in --output from its last checkpoint.")
+  boolean resume;
+  @Option(names = "--json", description = "Print the final summary as JSON.")
+  boolean json;
+  @Option(names = "--quiet", description = "No progress output.")
+  boolean quiet;
+
+  @Override
+  public Integer call() throws Exception {
+    Setup.threadsAndBlas(threads, blas);
+    double budget = Setup.parseDuration("--time-budget", timeBudget);
+    TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay,
+        decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery)).validate();
+    if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
+    if (minCount < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCount);
+    if (maxVocab < 0) throw new IllegalArgumentException("--max-vocab must be >= 0, got " + maxVocab);
+    Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
+    var out = System.out;
+    if (!quiet) out.println("lmhead train: loading " + data + " ...");
+    Corpus corpus = Corpus.load(data, minCount, maxVocab);
+    ModelConfig cfg = model.config(corpus.vocab().size()).validate();
+    if (resume) {
+      ModelConfig saved = Checkpoint.readConfig(dir);
+      if (!Checkpoint.gson().toJson(saved).equals(Checkpoint.gson().toJson(cfg))) {
+        throw new UserError(dir.resolve(Checkpoint.CONFIG) + ": the saved model config differs from the flags given with --resume");
+      }
+    } else if (Files.exists(dir.resolve(Checkpoint.LAST))) {
+      throw new UserError(dir + ": already holds a run; use --resume to continue it or --output for a new directory");
+    }
+    LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(seed));
+    Files.createDirectories(dir);
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("data", data);
+    extra.put("min_count", minCount);
+    extra.put("max_vocab", maxVocab);
+    extra.put("train", tc);
+    if (!resume) Checkpoint.saveSetup(dir, cfg, corpus.vocab(), extra);
+    if (!quiet) {
+      out.printf("data      %s: vocab %,d; train %,d / valid %,d / test %,d tokens (<eos> per line included)%n",
+          corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length);
+      out.printf("model     %s input %d -> LSTM %dx%d (dropout %.2f) -> head %s%s; %,d parameters%n",
+          cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
+      out.printf("training  %s lr %s, clip %s, bptt %d, batch %d, %d epochs, schedule %s, budget %s, seed %d%n",
+          optimizer, lr, clip, bptt, batch, epochs, schedule, budget > 0 ? timeBudget : "none", seed);
+      out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
+    }
+    Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet);
+    if (resume) trainer.resume();
+    Trainer.Outcome o = trainer.run();
+    Path png = dir.resolve("curve.png");
+    try {
+      LearningCurve.save(dir.resolve("metrics.jsonl"), png, corpus.name() + " " + Setup.describeHead(lm));
+    } catch (Exception e) {
+      out.println("lmhead: warning: could not draw " + png + ": " + e.getMessage());
+    }
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("data", corpus.name());
+    summary.put("head", cfg.head().type());
+    summary.put("parameters", lm.parameterCount());
+    summary.put("valid_ppl", o.valid().ppl());
+    summary.put("test_ppl", o.test().ppl());
+    summary.put("valid_tokens", o.valid().tokens());
+    summary.put("test_tokens", o.test().tokens());
+    summary.put("eval_batch", evalBatch);
+    summary.put("epochs_done", o.epochsDone());
+    summary.put("stopped_by_budget", o.stoppedByBudget());
+    summary.put("train_tokens", o.trainTokens());
+    summary.put("train_seconds", o.trainSeconds());
+    summary.put("train_tokens_per_s", o.trainTokensPerSecond());
+    summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
+    summary.put("ppl_definition", Evaluator.DEFINITION);
+    summary.put("checkpoint", dir.resolve(Checkpoint.MODEL).toString());
+    if (json) {
+      out.println(Checkpoint.gson().toJson(summary));
+    } else {
+      out.printf("%n=== %s, %s head: valid ppl %.2f (%,d tokens), test ppl %.2f (%,d tokens), eval batch %d ===%n",
+          corpus.name(), cfg.head().type(), o.valid().ppl(), o.valid().tokens(), o.test().ppl(), o.test().tokens(), evalBatch);
+      out.println(Evaluator.DEFINITION);
+      out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
+          Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");
+      out.println("checkpoint: " + dir.resolve(Checkpoint.MODEL) + "   metrics: " + dir.resolve("metrics.jsonl") + "   curve: " + png);
+    }
+    return 0;
+  }
+}

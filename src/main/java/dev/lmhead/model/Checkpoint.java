@@ -1,0 +1,214 @@
+package dev.lmhead.model;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import dev.lmhead.UserError;
+import dev.lmhead.data.Vocabulary;
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Safetensors;
+import dev.lmhead.tensor.Safetensors.Tensor;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Checkpoints: a directory holding {@code config.json} (model architecture), {@code vocab.txt} and
+ * safetensors files of tensors with PyTorch-style names. Every file is written to a temporary file in
+ * the same directory, fsynced and atomically renamed, so a crash never leaves a half-written file; a
+ * CRC32C of the tensor data is stored in the safetensors metadata and verified on load.
+ */
+public final class Checkpoint {
+  public static final String MODEL = "model.safetensors", LAST = "last.safetensors";
+  public static final String CONFIG = "config.json", VOCAB = "vocab.txt";
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+
+  private Checkpoint() {}
+
+  /** A loaded model with its vocabulary and the metadata of the file it came from. */
+  public record Loaded(LanguageModel model, Vocabulary vocab, Map<String, String> metadata) {}
+
+  // ---------------- atomic files ----------------
+
+  /** Writes bytes produced by {@code body} atomically to {@code file}. */
+  public static void writeAtomically(Path file, IoBody body) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+           OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
+        body.write(out);
+        out.flush();
+        ch.force(true);
+      }
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException ignored) {
+        // directories cannot be opened for fsync on every platform
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  @FunctionalInterface
+  public interface IoBody { void write(OutputStream out) throws IOException; }
+
+  /** Saves tensors + metadata atomically with a CRC32C of the data in the metadata. */
+  public static void saveTensors(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+    Map<String, String> meta = new LinkedHashMap<>(metadata);
+    meta.put("lmhead.crc32c", Long.toHexString(crc(tensors)));
+    writeAtomically(file, out -> Safetensors.write(out, tensors, meta));
+  }
+
+  /** Loads a safetensors file and verifies its checksum; user errors name the file. */
+  public static Safetensors.Contents loadTensors(Path file) {
+    Safetensors.Contents c;
+    try {
+      c = Safetensors.read(file);
+    } catch (NoSuchFileException e) {
+      throw new UserError(file + ": checkpoint file not found");
+    } catch (Safetensors.FormatException e) {
+      throw new UserError(e.getMessage());
+    } catch (IOException e) {
+      throw new UserError(file + ": cannot read checkpoint (" + e.getMessage() + ")");
+    }
+    String want = c.metadata().get("lmhead.crc32c");
+    if (want == null) throw new UserError(file + ": not an lmhead checkpoint (no lmhead.crc32c in its metadata)");
+    String got = Long.toHexString(crc(c.tensors()));
+    if (!want.equals(got)) throw new UserError(file + ": checksum mismatch (file is corrupt: stored " + want + ", computed " + got + ")");
+    return c;
+  }
+
+  private static long crc(Map<String, Tensor> tensors) {
+    CRC32C crc = new CRC32C();
+    ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+    for (var e : tensors.entrySet()) {
+      crc.update(e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      Tensor t = e.getValue();
+      int n = (int) t.numel();
+      for (int i = 0; i < n; i++) {
+        if (buf.remaining() < 8) { buf.flip(); crc.update(buf); buf.clear(); }
+        if (t.f32() != null) buf.putFloat(t.f32()[i]); else buf.putLong(t.i64()[i]);
+      }
+    }
+    buf.flip();
+    crc.update(buf);
+    return crc.getValue();
+  }
+
+  // ---------------- models ----------------
+
+  /** Writes config.json and vocab.txt (once per run; atomically). */
+  public static void saveSetup(Path dir, ModelConfig cfg, Vocabulary vocab, Map<String, Object> extra) throws IOException {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("format", "lmhead-1");
+    json.put("model", cfg);
+    json.putAll(extra);
+    byte[] bytes = GSON.toJson(json).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    writeAtomically(dir.resolve(CONFIG), out -> out.write(bytes));
+    Path tmpVocab = dir.resolve(VOCAB);
+    writeAtomically(tmpVocab, out -> {
+      Path t = Files.createTempFile(dir, ".vocab", ".txt");
+      try {
+        vocab.save(t);
+        Files.copy(t, out);
+      } finally {
+        Files.deleteIfExists(t);
+      }
+    });
+  }
+
+  /** The model's parameters as tensors keyed by state-dict name. */
+  public static Map<String, Tensor> tensors(LanguageModel m) {
+    Map<String, Tensor> t = new LinkedHashMap<>();
+    for (var e : m.namedParameters().entrySet()) t.put(e.getKey(), Tensor.of(e.getValue().data, e.getValue().shape));
+    return t;
+  }
+
+  /** Copies tensors into the model's parameters, checking names and shapes. */
+  public static void loadInto(LanguageModel m, Safetensors.Contents c, Path file) {
+    for (var e : m.namedParameters().entrySet()) {
+      Tensor t = c.get(e.getKey());
+      Parameter p = e.getValue();
+      if (t == null) throw new UserError(file + ": tensor '" + e.getKey() + "' is missing (checkpoint from another model or head?)");
+      if (t.f32() == null || !java.util.Arrays.equals(t.shape(), p.shape)) {
+        throw new UserError(file + ": tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(t.shape())
+            + ", the model expects " + java.util.Arrays.toString(p.shape));
+      }
+      System.arraycopy(t.f32(), 0, p.data, 0, p.size());
+    }
+  }
+
+  /** Reads config.json of a run directory. */
+  public static ModelConfig readConfig(Path dir) {
+    Path f = dir.resolve(CONFIG);
+    if (!Files.isDirectory(dir)) throw new UserError(dir + ": model directory not found");
+    try {
+      String text = Files.readString(f);
+      var obj = com.google.gson.JsonParser.parseString(text).getAsJsonObject();
+      ModelConfig cfg = GSON.fromJson(obj.get("model"), ModelConfig.class);
+      if (cfg == null || cfg.head() == null || cfg.input() == null) throw new JsonParseException("missing fields");
+      return cfg.validate();
+    } catch (NoSuchFileException e) {
+      throw new UserError(f + ": not found (is " + dir + " an lmhead model directory?)");
+    } catch (IOException e) {
+      throw new UserError(f + ": cannot read (" + e.getMessage() + ")");
+    } catch (RuntimeException e) {
+      throw new UserError(f + ": invalid model config (" + Main1.msg(e) + ")");
+    }
+  }
+
+  /** Reads an extra top-level field of config.json (e.g. "data"), or null. */
+  public static String readField(Path dir, String field) {
+    try {
+      var obj = com.google.gson.JsonParser.parseString(Files.readString(dir.resolve(CONFIG))).getAsJsonObject();
+      return obj.has(field) && obj.get(field).isJsonPrimitive() ? obj.get(field).getAsString() : null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Loads a run directory's model (best checkpoint by default) with its vocabulary. */
+  public static Loaded load(Path dir, String file) {
+    ModelConfig cfg = readConfig(dir);
+    Vocabulary vocab = Vocabulary.load(dir.resolve(VOCAB));
+    if (vocab.size() != cfg.vocab()) {
+      throw new UserError(dir.resolve(VOCAB) + ": vocabulary has " + vocab.size() + " words but " + dir.resolve(CONFIG) + " says " + cfg.vocab());
+    }
+    LanguageModel m = new LanguageModel(cfg, vocab.counts(), new Rng(0));
+    Path f = dir.resolve(file);
+    Safetensors.Contents c = loadTensors(f);
+    loadInto(m, c, f);
+    return new Loaded(m, vocab, c.metadata());
+  }
+
+  /** Small helper for messages. */
+  static final class Main1 {
+    static String msg(Throwable t) {
+      String s = t.getMessage();
+      return s == null ? t.getClass().getSimpleName() : s.lines().findFirst().orElse(s);
+    }
+  }
+
+  public static Gson gson() { return GSON; }
+}

@@ -1,0 +1,165 @@
+package dev.lmhead.model;
+
+import dev.lmhead.head.HeadSpec;
+import dev.lmhead.head.Heads;
+import dev.lmhead.head.Loss;
+import dev.lmhead.head.OutputLayer;
+import dev.lmhead.nn.Dropout;
+import dev.lmhead.nn.Embedding;
+import dev.lmhead.nn.InputLayer;
+import dev.lmhead.nn.Lstm;
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An LSTM language model: input layer → dropout → multi-layer LSTM → dropout → output layer (any
+ * head). Parameter names follow PyTorch's word_language_model example: {@code encoder.*}, {@code rnn.*},
+ * {@code decoder.*}. Works time-major on [T, B] token windows; the recurrent state is carried from one
+ * call to the next (truncated BPTT) until {@link #resetState(int)}.
+ */
+public final class LanguageModel {
+  public final ModelConfig config;
+  public final InputLayer encoder;
+  public final Lstm rnn;
+  public final OutputLayer decoder;
+  private final Dropout inDrop, outDrop;
+  private final List<Parameter> params = new ArrayList<>();
+  private final Map<String, Parameter> byName = new LinkedHashMap<>();
+
+  private int batch = -1;
+  private float[] h = new float[0], c = new float[0];
+  // activations, grown lazily
+  private float[] emb = new float[0], embDrop = new float[0], rnnOut = new float[0], headIn = new float[0];
+  private float[] gRnnOut = new float[0], gHeadIn = new float[0], gEmb = new float[0], gEmbDrop = new float[0];
+
+  /**
+   * Builds a freshly initialised model. {@code counts} are the training unigram counts by id (for class
+   * binning and Huffman trees).
+   */
+  public LanguageModel(ModelConfig cfg, long[] counts, Rng rng) {
+    this.config = cfg.validate();
+    if (cfg.input().equals("adaptive")) {
+      encoder = AdaptiveModels.input(cfg, rng);
+    } else {
+      encoder = new Embedding(cfg.vocab(), cfg.emb(), cfg.initRange(), rng);
+    }
+    inDrop = new Dropout(cfg.dropout());
+    rnn = new Lstm(cfg.emb(), cfg.hidden(), cfg.layers(), cfg.dropout(), cfg.initRange(), rng);
+    outDrop = new Dropout(cfg.dropout());
+    if (cfg.input().equals("adaptive")) {
+      decoder = AdaptiveModels.head(cfg, encoder, rng);
+    } else {
+      Parameter tiedWeight = cfg.tied() ? ((Embedding) encoder).weight : null;
+      HeadSpec spec = cfg.head();
+      decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, tiedWeight, rng);
+      if (tiedWeight == null && spec.type().equals("full")) {
+        // PyTorch example: decoder weight uniform(-initrange, initrange), bias zero
+        Parameter w = decoder.parameters().get(0);
+        rng.fillUniform(w.data, -cfg.initRange(), cfg.initRange());
+      }
+      if (spec.type().equals("full") && decoder.parameters().size() > 1) {
+        java.util.Arrays.fill(decoder.parameters().get(1).data, 0f);
+      }
+    }
+    Map<Parameter, Boolean> seen = new IdentityHashMap<>();
+    for (Parameter p : encoder.parameters()) add("encoder." + p.name(), p, seen);
+    for (Parameter p : rnn.parameters()) add("rnn." + p.name(), p, seen);
+    for (Parameter p : decoder.parameters()) add("decoder." + p.name(), p, seen);
+  }
+
+  private void add(String name, Parameter p, Map<Parameter, Boolean> seen) {
+    if (seen.put(p, Boolean.TRUE) != null) return; // tied: registered under its first name
+    byName.put(name, p);
+    params.add(p);
+  }
+
+  /** Unique trainable parameters (tied tensors once). */
+  public List<Parameter> parameters() { return params; }
+
+  /** Parameters by their state-dict name (tied tensors under their first name). */
+  public Map<String, Parameter> namedParameters() { return byName; }
+
+  public long parameterCount() {
+    long n = 0;
+    for (Parameter p : params) n += p.size();
+    return n;
+  }
+
+  public int vocabSize() { return config.vocab(); }
+
+  /** Zeroes the recurrent state for a new batch size. */
+  public void resetState(int batchSize) {
+    batch = batchSize;
+    int n = config.layers() * batchSize * config.hidden();
+    if (h.length != n) { h = new float[n]; c = new float[n]; }
+    else { java.util.Arrays.fill(h, 0f); java.util.Arrays.fill(c, 0f); }
+  }
+
+  /** The recurrent state [layers, B, H] (h then c), for checkpoints. */
+  public float[] stateH() { return h; }
+  public float[] stateC() { return c; }
+
+  private void ensure(int rows) {
+    int e = rows * config.emb(), o = rows * config.hidden();
+    if (emb.length < e) { emb = new float[e]; embDrop = new float[e]; gEmb = new float[e]; gEmbDrop = new float[e]; }
+    if (rnnOut.length < o) { rnnOut = new float[o]; headIn = new float[o]; gRnnOut = new float[o]; gHeadIn = new float[o]; }
+  }
+
+  private void checkBatch(int B) {
+    if (B != batch) resetState(B);
+  }
+
+  /** Runs input → LSTM → dropout; returns the head input [T*B, H] (an internal buffer). */
+  private float[] hidden(int[] inputs, int T, int B, boolean training, Rng rng) {
+    checkBatch(B);
+    int rows = T * B;
+    ensure(rows);
+    encoder.forward(inputs, rows, emb);
+    inDrop.forward(emb, rows * config.emb(), embDrop, training, rng);
+    rnn.forward(embDrop, T, B, h, c, rnnOut, training, rng);
+    outDrop.forward(rnnOut, rows * config.hidden(), headIn, training, rng);
+    return headIn;
+  }
+
+  /**
+   * One training window: forward, mean NLL over the T*B targets, backward. Gradients accumulate into
+   * the parameters; returns the mean loss in nats.
+   */
+  public double trainStep(int[] inputs, int[] targets, int T, int B, Rng rng) {
+    decoder.train(true);
+    int rows = T * B;
+    float[] x = hidden(inputs, T, B, true, rng);
+    double loss = decoder.forwardBackward(x, rows, targets, gHeadIn, Loss.MEAN, null);
+    outDrop.backward(gHeadIn, rows * config.hidden(), gRnnOut);
+    rnn.backward(gRnnOut, gEmbDrop);
+    inDrop.backward(gEmbDrop, rows * config.emb(), gEmb);
+    encoder.backward(inputs, rows, gEmb);
+    return loss;
+  }
+
+  /** Sum of NLL (nats) over the T*B targets, no gradient, state carried. */
+  public double evalSum(int[] inputs, int[] targets, int T, int B, float[] scratch) {
+    decoder.train(false);
+    int rows = T * B;
+    float[] x = hidden(inputs, T, B, false, null);
+    decoder.targetLogProb(x, rows, targets, scratch);
+    double s = 0;
+    for (int i = 0; i < rows; i++) s -= scratch[i];
+    return s;
+  }
+
+  /** Feeds T*B inputs and writes the full next-word log-distribution of the last step for each column. */
+  public void nextLogProb(int[] inputs, int T, int B, float[] out /* [B, V] */) {
+    decoder.train(false);
+    float[] x = hidden(inputs, T, B, false, null);
+    int H = config.hidden();
+    float[] last = new float[B * H];
+    System.arraycopy(x, (T - 1) * B * H, last, 0, B * H);
+    decoder.logProb(last, B, out);
+  }
+}

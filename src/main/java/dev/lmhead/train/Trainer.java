@@ -1,0 +1,282 @@
+package dev.lmhead.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.lmhead.UserError;
+import dev.lmhead.data.BpttBatcher;
+import dev.lmhead.data.Corpus;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Safetensors;
+import dev.lmhead.tensor.Safetensors.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Trains a {@link LanguageModel} with truncated BPTT: the training stream in {@code batch} columns,
+ * windows of {@code bptt} steps, state carried and detached between windows; gradient-norm clipping;
+ * learning-rate schedule; validation each epoch; the best model saved atomically to
+ * {@code model.safetensors}, and everything needed to resume exactly (parameters, optimiser state,
+ * recurrent state, data position, RNG, lr, schedule state) to {@code last.safetensors}.
+ */
+public final class Trainer {
+  /** What a run produced. */
+  public record Outcome(double bestValidPpl, Evaluator.Result valid, Evaluator.Result test, double trainSeconds,
+                        long trainTokens, int epochsDone, boolean stoppedByBudget) {
+    public double trainTokensPerSecond() { return trainTokens / Math.max(trainSeconds, 1e-9); }
+  }
+
+  private final LanguageModel model;
+  private final Corpus corpus;
+  private final TrainConfig cfg;
+  private final Path dir;
+  private final PrintStream out;
+  private final boolean quiet;
+  private final Optimizer opt;
+  private final Metrics metrics;
+
+  // resumable state
+  private int epoch = 1;
+  private int position = 0;
+  private long step = 0, tokens = 0;
+  private double lr;
+  private double bestVal = Double.POSITIVE_INFINITY;
+  private double trainSeconds = 0;
+  private int badEpochs = 0;
+  private Rng rng;
+  private boolean resumedMidEpoch = false;
+
+  public Trainer(LanguageModel model, Corpus corpus, TrainConfig cfg, Path dir, PrintStream out, boolean quiet) {
+    this.model = model;
+    this.corpus = corpus;
+    this.cfg = cfg.validate();
+    this.dir = dir;
+    this.out = out;
+    this.quiet = quiet;
+    this.opt = Optimizer.create(cfg.optimizer(), model.parameters(), cfg.weightDecay());
+    this.lr = cfg.lr();
+    this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
+    this.metrics = new Metrics(dir.resolve("metrics.jsonl"));
+  }
+
+  public double lr() { return lr; }
+
+  /** Restores the state saved in {@code last.safetensors}. */
+  public void resume() {
+    Path f = dir.resolve(Checkpoint.LAST);
+    if (!Files.exists(f)) throw new UserError(f + ": nothing to resume (no last checkpoint in " + dir + ")");
+    Safetensors.Contents c = Checkpoint.loadTensors(f);
+    Checkpoint.loadInto(model, c, f);
+    String js = c.metadata().get("lmhead.trainer");
+    if (js == null) throw new UserError(f + ": no trainer state in checkpoint metadata");
+    JsonObject s;
+    try {
+      s = JsonParser.parseString(js).getAsJsonObject();
+      epoch = s.get("epoch").getAsInt();
+      position = s.get("position").getAsInt();
+      step = s.get("step").getAsLong();
+      tokens = s.get("tokens").getAsLong();
+      lr = s.get("lr").getAsDouble();
+      bestVal = s.get("best_valid_ppl").getAsDouble();
+      trainSeconds = s.get("train_seconds").getAsDouble();
+      badEpochs = s.get("bad_epochs").getAsInt();
+      rng = Rng.fromState(s.get("rng").getAsLong());
+      if (!s.get("optimizer").getAsString().equals(opt.name())) {
+        throw new UserError(f + ": saved with optimizer " + s.get("optimizer").getAsString() + ", resumed with --optimizer " + opt.name());
+      }
+    } catch (UserError e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new UserError(f + ": malformed trainer state in checkpoint metadata");
+    }
+    Map<String, float[]> os = new LinkedHashMap<>();
+    for (var e : c.tensors().entrySet()) {
+      if (e.getKey().startsWith("optimizer.")) os.put(e.getKey().substring(10), e.getValue().f32());
+    }
+    try {
+      opt.loadState(os);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(f + ": " + e.getMessage());
+    }
+    Tensor h = c.get("state.h"), cc = c.get("state.c");
+    model.resetState(cfg.batch());
+    if (h != null && cc != null && h.f32().length == model.stateH().length) {
+      System.arraycopy(h.f32(), 0, model.stateH(), 0, h.f32().length);
+      System.arraycopy(cc.f32(), 0, model.stateC(), 0, cc.f32().length);
+    } else if (position > 0) {
+      throw new UserError(f + ": recurrent state does not match --batch " + cfg.batch());
+    }
+    resumedMidEpoch = position > 0;
+    say(String.format("resumed from %s: epoch %d, step %d, %d tokens, lr %.4g, best valid ppl %.2f",
+        f, epoch, step, tokens, lr, bestVal));
+  }
+
+  private void say(String s) { if (!quiet) out.println(s); }
+
+  /** Runs (or continues) training, then evaluates the best model on valid and test. */
+  public Outcome run() throws IOException {
+    BpttBatcher batcher = new BpttBatcher(corpus.train(), cfg.batch());
+    int B = cfg.batch(), maxT = cfg.bptt();
+    int[] in = new int[maxT * B], tg = new int[maxT * B];
+    boolean budgetHit = false;
+    long lastSave = System.nanoTime();
+    int startEpoch = epoch;
+    for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
+      if (resumedMidEpoch && epoch == startEpoch) {
+        batcher.seek(position);
+      } else {
+        batcher.reset();
+        position = 0;
+        model.resetState(B);
+      }
+      resumedMidEpoch = false;
+      long epochTokens = (long) batcher.columnLength() * B;
+      double lossSum = 0;
+      long lossRows = 0;
+      try (Progress bar = new Progress(String.format("epoch %d/%d", epoch, cfg.epochs()), epochTokens, "tok", out, quiet)) {
+        bar.step((long) batcher.position() * B, null);
+        int T;
+        long t0 = System.nanoTime();
+        while ((T = batcher.next(maxT, in, tg)) > 0) {
+          long ts = System.nanoTime();
+          opt.zeroGrad();
+          double loss = model.trainStep(in, tg, T, B, rng);
+          double norm = opt.clipGradNorm(cfg.clip());
+          if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+            handleNumericFault(loss, norm);
+          } else {
+            opt.step(lr);
+            lossSum += loss * T * B;
+            lossRows += (long) T * B;
+          }
+          step++;
+          tokens += (long) T * B;
+          position = batcher.position();
+          trainSeconds += (System.nanoTime() - ts) / 1e9;
+          if (step % cfg.logInterval() == 0 || position >= batcher.columnLength() - 1) {
+            double cur = lossRows == 0 ? Double.NaN : lossSum / lossRows;
+            bar.step((long) T * B, String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
+            metrics.write("train", Map.of("epoch", epoch, "step", step, "tokens", tokens, "loss", cur,
+                "ppl", Math.exp(cur), "lr", lr, "train_seconds", trainSeconds,
+                "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9)));
+            lossSum = 0;
+            lossRows = 0;
+          } else {
+            bar.step((long) T * B, null);
+          }
+          if ((cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens())) {
+            budgetHit = true;
+            break;
+          }
+          if (cfg.saveEveryS() > 0 && (System.nanoTime() - lastSave) / 1e9 >= cfg.saveEveryS()) {
+            saveLast(false);
+            lastSave = System.nanoTime();
+          }
+        }
+      }
+      Evaluator.Result val = validate();
+      double ppl = val.ppl();
+      boolean improved = ppl < bestVal;
+      if (improved) {
+        bestVal = ppl;
+        badEpochs = 0;
+        Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
+            Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(ppl)));
+      } else {
+        badEpochs++;
+      }
+      double lrUsed = lr;
+      updateSchedule(improved);
+      say(String.format("| end of epoch %d | %s | valid ppl %8.2f%s | lr %.4g | %,d tokens | %.0f tok/s |",
+          epoch, fmtTime(trainSeconds), ppl, improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
+      metrics.write("epoch", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", ppl, "valid_loss", val.meanNll(),
+          "lr", lrUsed, "train_seconds", trainSeconds, "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9),
+          "partial", budgetHit));
+      // the epoch is complete (or stopped by the budget): the resume point is the next epoch
+      position = 0;
+      saveLast(true);
+    }
+    int done = Math.min(epoch - 1, cfg.epochs());
+    return finish(done, budgetHit);
+  }
+
+  private Outcome finish(int epochsDone, boolean budgetHit) throws IOException {
+    // evaluate the best checkpoint on valid and test
+    Path best = dir.resolve(Checkpoint.MODEL);
+    if (Files.exists(best)) Checkpoint.loadInto(model, Checkpoint.loadTensors(best), best);
+    Evaluator.Result val = evalSplit("valid", corpus.valid());
+    Evaluator.Result test = evalSplit("test", corpus.test());
+    metrics.write("final", Map.of("valid_ppl", val.ppl(), "test_ppl", test.ppl(), "valid_tokens", val.tokens(),
+        "test_tokens", test.tokens(), "train_tokens", tokens, "train_seconds", trainSeconds,
+        "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "eval_batch", cfg.evalBatch()));
+    return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit);
+  }
+
+  private Evaluator.Result validate() {
+    return evalSplit("valid", corpus.valid());
+  }
+
+  private Evaluator.Result evalSplit(String name, int[] stream) {
+    try (Progress bar = new Progress("eval " + name, stream.length - 1, "tok", out, quiet)) {
+      Evaluator.Result r = Evaluator.evaluate(model, stream, cfg.evalBatch(), cfg.bptt(), bar);
+      model.resetState(cfg.batch());
+      return r;
+    }
+  }
+
+  private void updateSchedule(boolean improved) {
+    switch (cfg.schedule()) {
+      case "plateau" -> { if (!improved) lr /= cfg.lrDecay(); }
+      case "epoch" -> { if (epoch >= cfg.decayStart()) lr *= cfg.lrDecay(); }
+      default -> { }
+    }
+  }
+
+  private int faults = 0;
+
+  /** Non-finite loss or gradient: skip the update, halve the learning rate, log the event. */
+  private void handleNumericFault(double loss, double norm) {
+    faults++;
+    double old = lr;
+    lr /= 2;
+    String msg = String.format("numeric fault at step %d (loss %s, grad norm %s): update skipped, lr %.4g -> %.4g",
+        step, loss, norm, old, lr);
+    out.println("lmhead: warning: " + msg);
+    metrics.write("fault", Map.of("step", step, "loss", String.valueOf(loss), "grad_norm", String.valueOf(norm), "lr", lr));
+    if (faults >= 10) throw new UserError("training diverged: " + faults + " non-finite steps (lr now " + lr + "); try a smaller --lr or --clip");
+  }
+
+  /** Writes the resume checkpoint (atomically). */
+  public void saveLast(boolean epochEnd) throws IOException {
+    Map<String, Tensor> t = Checkpoint.tensors(model);
+    for (var e : opt.state().entrySet()) t.put("optimizer." + e.getKey(), Tensor.of(e.getValue(), e.getValue().length));
+    t.put("state.h", Tensor.of(model.stateH(), model.stateH().length));
+    t.put("state.c", Tensor.of(model.stateC(), model.stateC().length));
+    JsonObject s = new JsonObject();
+    s.addProperty("epoch", epochEnd ? epoch + 1 : epoch);
+    s.addProperty("position", position);
+    s.addProperty("step", step);
+    s.addProperty("tokens", tokens);
+    s.addProperty("lr", lr);
+    s.addProperty("best_valid_ppl", bestVal);
+    s.addProperty("train_seconds", trainSeconds);
+    s.addProperty("bad_epochs", badEpochs);
+    s.addProperty("rng", rng.state());
+    s.addProperty("optimizer", opt.name());
+    Checkpoint.saveTensors(dir.resolve(Checkpoint.LAST), t, Map.of("lmhead.trainer", s.toString()));
+  }
+
+  static String fmtTime(double s) {
+    long x = (long) s;
+    return String.format("%d:%02d:%02d", x / 3600, x / 60 % 60, x % 60);
+  }
+
+  /** The list of parameters being optimised (for tests). */
+  public java.util.List<Parameter> parameters() { return model.parameters(); }
+}
