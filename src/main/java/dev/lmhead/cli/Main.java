@@ -27,11 +27,12 @@ public final class Main implements Runnable {
     cl.addSubcommand(new TrainCommand());
     cl.addSubcommand(new EvalCommand());
     cl.addSubcommand(new GenerateCommand());
+    cl.addSubcommand(new BenchCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
       err.println("lmhead: error: " + ex.getMessage().lines().findFirst().orElse("bad arguments")
-          + " (see 'lmhead " + ex.getCommandLine().getCommandName() + " --help')");
+          + " (see '" + helpName(ex.getCommandLine()) + " --help')");
       return 2;
     });
     return cl;
@@ -56,6 +57,12 @@ public final class Main implements Runnable {
     err.println("lmhead: internal error: " + t + " (please report it; --verbose shows the stack trace)");
     if (verbose) t.printStackTrace(err);
     return 1;
+  }
+
+  private static String helpName(CommandLine cl) {
+    StringBuilder b = new StringBuilder();
+    for (CommandLine c = cl; c != null; c = c.getParent()) b.insert(0, b.length() == 0 ? c.getCommandName() : c.getCommandName() + " ");
+    return b.toString();
   }
 
   static String oneLine(String s) {

@@ -1,0 +1,130 @@
+package dev.lmhead.cli;
+
+import com.google.gson.JsonObject;
+import dev.lmhead.analysis.PythonPeer;
+import dev.lmhead.analysis.TrainSpeed;
+import dev.lmhead.data.Corpus;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.model.ModelConfig;
+import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code lmhead bench}: speed measurements, each with PyTorch measured in the same run. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks (speed belongs here, never in unit tests).",
+    subcommands = {BenchCommand.Train.class})
+public final class BenchCommand implements Runnable {
+  @Override public void run() { picocli.CommandLine.usage(this, System.out); }
+
+  /** End-to-end LSTM LM training tokens/s, lmhead vs PyTorch on CPU, same data, shapes and threads. */
+  @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"End-to-end training speed (tokens/s) of an LSTM LM, lmhead vs PyTorch (same run, same threads).",
+          "Times --steps windows of forward + backward + clipping + SGD after --warmup windows, --repeats times; reports the median."})
+  public static final class Train implements Callable<Integer> {
+    @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH (default: ${DEFAULT-VALUE}).")
+    String data;
+    @Mixin ModelOptions model;
+    @Option(names = "--bptt", defaultValue = "35") int bptt;
+    @Option(names = "--batch", defaultValue = "20") int batch;
+    @Option(names = "--lr", defaultValue = "20") double lr;
+    @Option(names = "--clip", defaultValue = "0.25") double clip;
+    @Option(names = "--steps", defaultValue = "40", description = "Timed windows per repeat (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--warmup", defaultValue = "10", description = "Untimed windows first (default: ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--repeats", defaultValue = "3", description = "Repetitions; the median is reported (default: ${DEFAULT-VALUE}).") int repeats;
+    @Option(names = "--threads", description = "Threads for lmhead and PyTorch (default: cores).") Integer threads;
+    @Option(names = "--blas", defaultValue = "auto") String blas;
+    @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | none (default: ${DEFAULT-VALUE}).") String peer;
+    @Option(names = "--json", description = "Print JSON.") boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      Setup.threadsAndBlas(threads, blas);
+      if (steps < 1 || warmup < 0 || repeats < 1) throw new IllegalArgumentException("--steps and --repeats must be >= 1, --warmup >= 0");
+      if (!peer.equals("pytorch") && !peer.equals("none")) throw new IllegalArgumentException("--peer must be pytorch or none, got '" + peer + "'");
+      Corpus corpus = Corpus.load(data, 1, 0);
+      ModelConfig cfg = model.config(corpus.vocab().size()).validate();
+      LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(1));
+      List<Double> ours = new ArrayList<>();
+      for (int r = 0; r < repeats; r++) {
+        ours.add(TrainSpeed.measure(lm, corpus.train(), batch, bptt, r == 0 ? warmup : 2, steps, lr, clip, r).tokensPerSecond());
+      }
+      Map<String, Object> res = new LinkedHashMap<>();
+      res.put("data", corpus.name());
+      res.put("vocab", corpus.vocab().size());
+      res.put("config", String.format("%dx%d LSTM, emb %d, %s head%s, batch %d, bptt %d", cfg.layers(), cfg.hidden(), cfg.emb(),
+          cfg.head().type(), cfg.tied() ? " (tied)" : "", batch, bptt));
+      res.put("threads", Parallel.threads());
+      res.put("blas", Blas.get().name());
+      res.put("lmhead_tokens_per_s", median(ours));
+      res.put("lmhead_runs", ours);
+      String why = peer.equals("pytorch") ? PythonPeer.unavailableReason() : "not requested";
+      if (why == null) {
+        if (!model.head.equals("full") && !model.head.equals("adaptive")) {
+          why = "PyTorch has no " + model.head + " head";
+        }
+      }
+      if (why == null) {
+        List<Double> theirs = new ArrayList<>();
+        JsonObject last = null;
+        for (int r = 0; r < repeats; r++) {
+          List<String> args = new ArrayList<>(List.of("--data", Corpus.folder(data).toString(), "--emb", "" + cfg.emb(),
+              "--hidden", "" + cfg.hidden(), "--layers", "" + cfg.layers(), "--dropout", "" + cfg.dropout(),
+              "--head", model.head, "--bptt", "" + bptt, "--batch", "" + batch, "--lr", "" + lr, "--clip", "" + clip,
+              "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + Parallel.threads()));
+          if (cfg.tied()) args.add("--tied");
+          if (model.head.equals("adaptive")) {
+            int[] c = lm.decoder.spec().cutoffs();
+            args.addAll(List.of("--cutoffs", java.util.Arrays.stream(c).mapToObj(Integer::toString).reduce((x, y) -> x + "," + y).orElse(""),
+                "--div-value", "" + model.divValue));
+          }
+          last = PythonPeer.run("pytorch_word_lm.py", args, 1800);
+          theirs.add(last.get("tokens_per_s").getAsDouble());
+        }
+        res.put("pytorch_tokens_per_s", median(theirs));
+        res.put("pytorch_runs", theirs);
+        res.put("pytorch_version", last.get("torch").getAsString());
+        res.put("pytorch_gemm_gflops", last.get("gemm_gflops").getAsDouble());
+        res.put("ratio", median(ours) / median(theirs));
+      } else {
+        res.put("pytorch", "not measured: " + why);
+      }
+      if (json) {
+        System.out.println(Checkpoint.gson().toJson(res));
+      } else {
+        System.out.printf("%s, %s; %d threads, %s BLAS%n", res.get("data"), res.get("config"), Parallel.threads(), Blas.get().name());
+        System.out.printf("lmhead : %,.0f tokens/s (median of %d; runs %s)%n", median(ours), repeats, fmt(ours));
+        if (res.containsKey("ratio")) {
+          System.out.printf("PyTorch: %,.0f tokens/s (median of %d; torch %s, its GEMM %.0f GFLOP/s)%n",
+              (double) res.get("pytorch_tokens_per_s"), repeats, res.get("pytorch_version"), (double) res.get("pytorch_gemm_gflops"));
+          System.out.printf("ratio lmhead/PyTorch: %.2fx%n", (double) res.get("ratio"));
+        } else {
+          System.out.println("PyTorch: " + res.get("pytorch"));
+        }
+      }
+      return 0;
+    }
+  }
+
+  static double median(List<Double> xs) {
+    List<Double> s = new ArrayList<>(xs);
+    java.util.Collections.sort(s);
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+  }
+
+  static String fmt(List<Double> xs) {
+    StringBuilder b = new StringBuilder("[");
+    for (double x : xs) b.append(b.length() > 1 ? ", " : "").append(String.format("%.0f", x));
+    return b.append("]").toString();
+  }
+}
