@@ -66,6 +66,16 @@ public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, in
     return out.toArray();
   }
 
+  /** The folder a {@code --data} value names (bundled name or path); a UserError if it is missing. */
+  public static Path folder(String data) { return resolve(data); }
+
+  /** The file of one split ({@code train}, {@code valid} or {@code test}) of a corpus. */
+  public static Path splitFile(String data, String split) {
+    int i = List.of(SPLITS).indexOf(split);
+    if (i < 0) throw new IllegalArgumentException("unknown split '" + split + "' (expected train, valid or test)");
+    return splitFiles(resolve(data))[i];
+  }
+
   /** The folder a {@code --data} value names. */
   static Path resolve(String data) {
     if (data == null || data.isBlank()) throw new UserError("no corpus given (use wikitext-2, ptb or a folder)");
