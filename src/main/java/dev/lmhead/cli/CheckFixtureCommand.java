@@ -5,6 +5,7 @@ import dev.lmhead.head.Fixtures;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,7 +43,10 @@ public final class CheckFixtureCommand implements Callable<Integer> {
     if (json) {
       List<Map<String, Object>> list = new ArrayList<>();
       for (Fixtures.Report r : reports) list.add(Fixtures.toJson(r));
-      out.println(new GsonBuilder().setPrettyPrinting().create().toJson(Map.of("pass", all, "files", list)));
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("pass", all);
+      doc.put("files", list);
+      out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(doc));
     } else {
       for (Fixtures.Report r : reports) {
         out.println(r.file() + "  (" + r.description() + ")");
