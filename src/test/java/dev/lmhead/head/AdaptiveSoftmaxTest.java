@@ -1,0 +1,236 @@
+package dev.lmhead.head;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lmhead.TestData;
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
+import org.junit.jupiter.api.Test;
+
+class AdaptiveSoftmaxTest {
+
+  /** Configurations with 1, 2 and 3 cutoffs, head bias on and off, several div values. */
+  static AdaptiveSoftmax[] heads() {
+    return new AdaptiveSoftmax[] {
+        new AdaptiveSoftmax(8, 47, new int[] {9}, 2.0, false, new Rng(1)),
+        new AdaptiveSoftmax(8, 47, new int[] {9}, 4.0, true, new Rng(2)),
+        new AdaptiveSoftmax(9, 61, new int[] {6, 23}, 1.5, true, new Rng(3)),
+        new AdaptiveSoftmax(9, 61, new int[] {6, 23}, 2.0, false, new Rng(4)),
+        new AdaptiveSoftmax(12, 73, new int[] {4, 11, 40}, 1.0, false, new Rng(5)),
+        new AdaptiveSoftmax(12, 73, new int[] {4, 11, 40}, 2.0, true, new Rng(6)),
+    };
+  }
+
+  @Test
+  void normalisedConsistentAndMatchesNaiveMath() {
+    for (AdaptiveSoftmax h : heads()) {
+      HeadContract.normalisedAndConsistent(h, 11, 7);
+      Rng rng = new Rng(8);
+      int n = 5, v = h.vocabSize();
+      float[] x = TestData.gaussian(rng, n * h.inputDim(), 1.0);
+      float[] lp = new float[n * v];
+      h.logProb(x, n, lp);
+      double[] ref = naiveLogProb(h, x, n);
+      for (int i = 0; i < n * v; i++) {
+        assertEquals(ref[i], lp[i], 2e-5, h.spec() + " log-prob entry " + i + " (row " + i / v + ", word " + i % v + ")");
+      }
+    }
+  }
+
+  @Test
+  void topKMatchesSortIncludingKBeyondShortlistAndKEqualsV() {
+    for (AdaptiveSoftmax h : heads()) {
+      HeadContract.topKMatchesSort(h, 9, 1, 10);
+      HeadContract.topKMatchesSort(h, 9, 5, 11);
+      HeadContract.topKMatchesSort(h, 6, h.shortlistSize() + 3, 12);
+      HeadContract.topKMatchesSort(h, 3, h.vocabSize(), 13);
+    }
+  }
+
+  @Test
+  void topKIsExactWhenTailWordsWin() {
+    // a head that strongly prefers cluster 1, so the best words sit deep in the tail
+    AdaptiveSoftmax h = new AdaptiveSoftmax(6, 50, new int[] {5, 20}, 2.0, true, new Rng(3));
+    h.headBias.data[5 + 1] = 6f;
+    HeadContract.topKMatchesSort(h, 8, 4, 14);
+    HeadContract.topKMatchesSort(h, 8, 1, 15);
+  }
+
+  @Test
+  void gradientsEveryReductionWithIgnoreIndex() {
+    Loss[] losses = {Loss.MEAN, Loss.SUM, Loss.NONE,
+        new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1), new Loss(Loss.Reduction.NONE, 30)};
+    for (AdaptiveSoftmax h : heads()) {
+      for (Loss loss : losses) HeadContract.gradients(h, 14, loss, 21);
+    }
+  }
+
+  @Test
+  void rowLossAndGradHiddenOfIgnoredRows() {
+    AdaptiveSoftmax h = new AdaptiveSoftmax(5, 30, new int[] {4, 12}, 2.0, true, new Rng(1));
+    float[] x = TestData.gaussian(new Rng(2), 4 * 5, 1.0);
+    int[] t = {3, -100, 20, 8};
+    float[] g = new float[4 * 5];
+    java.util.Arrays.fill(g, 9f);
+    float[] rl = new float[4];
+    double l = h.forwardBackward(x, 4, t, g, Loss.NONE, rl);
+    float[] lp = new float[4];
+    h.targetLogProb(x, 4, new int[] {3, 0, 20, 8}, lp);
+    assertEquals(-lp[0], rl[0], 1e-6);
+    assertEquals(0f, rl[1]);
+    assertEquals(-lp[2], rl[2], 1e-6);
+    assertEquals(-(lp[0] + lp[2] + lp[3]), l, 1e-5);
+    for (int j = 5; j < 10; j++) assertEquals(0f, g[j], "ignored row has zero gradient");
+  }
+
+  @Test
+  void rowBlockingOfLargeTailGivesSameResultAsSeparateCalls() {
+    // osz = 69,990: the 64 MiB bound allows 239 rows per tail block, so 300 tail rows take 2 blocks
+    int v = 70_000, d = 4, n = 300;
+    AdaptiveSoftmax one = new AdaptiveSoftmax(d, v, new int[] {10}, 1.0, true, new Rng(8));
+    AdaptiveSoftmax two = new AdaptiveSoftmax(d, v, new int[] {10}, 1.0, true, new Rng(8));
+    Rng rng = new Rng(9);
+    float[] x = TestData.gaussian(rng, n * d, 1);
+    int[] t = new int[n];
+    for (int i = 0; i < n; i++) t[i] = 10 + rng.nextInt(v - 10);
+    float[] g1 = new float[n * d], g2 = new float[n * d];
+    double l1 = one.forwardBackward(x, n, t, g1, Loss.SUM, null);
+    int half = 150;
+    double l2 = two.forwardBackward(x, half, t, g2, Loss.SUM, null);
+    float[] xb = java.util.Arrays.copyOfRange(x, half * d, n * d), gb = new float[(n - half) * d];
+    l2 += two.forwardBackward(xb, n - half, java.util.Arrays.copyOfRange(t, half, n), gb, Loss.SUM, null);
+    System.arraycopy(gb, 0, g2, half * d, gb.length);
+    assertEquals(l2, l1, 1e-3);
+    FullSoftmaxTest.assertClose(g2, g1, 1e-5, "grad hidden");
+    for (int i = 0; i < one.parameters().size(); i++) {
+      FullSoftmaxTest.assertClose(two.parameters().get(i).grad, one.parameters().get(i).grad, 1e-4, one.parameters().get(i).name());
+    }
+    HeadContract.topKMatchesSort(one, 3, 3, 5);
+  }
+
+  @Test
+  void stateNamesAndShapesFollowPyTorch() {
+    AdaptiveSoftmax h = new AdaptiveSoftmax(16, 1000, new int[] {100, 400}, 2.0, true, new Rng(1));
+    assertEquals("[head.weight[102, 16], head.bias[102], tail.0.0.weight[8, 16], tail.0.1.weight[300, 8], "
+        + "tail.1.0.weight[4, 16], tail.1.1.weight[600, 4]]", h.parameters().toString());
+    AdaptiveSoftmax nb = new AdaptiveSoftmax(16, 1000, new int[] {200}, 4.0, false, new Rng(1));
+    assertNull(nb.headBias);
+    assertEquals(4, nb.projectionSize(0));
+    // Python: 16 // 1.5 = 10.0, 16 // 1.5**2 = 7.0, 16 // 1.5**3 = 4.0
+    AdaptiveSoftmax f = new AdaptiveSoftmax(16, 1000, new int[] {10, 50, 300}, 1.5, false, new Rng(1));
+    assertArrayEquals(new int[] {10, 7, 4}, new int[] {f.projectionSize(0), f.projectionSize(1), f.projectionSize(2)});
+  }
+
+  @Test
+  void initialisationIsNnLinearDefault() {
+    AdaptiveSoftmax h = new AdaptiveSoftmax(64, 5000, new int[] {100, 1000}, 4.0, true, new Rng(1));
+    for (Parameter p : h.parameters()) {
+      double bound = 1.0 / Math.sqrt(p.shape.length == 2 ? p.shape[1] : 64);
+      float max = 0;
+      for (float v : p.data) max = Math.max(max, Math.abs(v));
+      assertTrue(max <= bound && max > 0.9 * bound, p + " max |w| " + max + " vs bound " + bound);
+    }
+  }
+
+  @Test
+  void fromParametersSharesTheSameObjects() {
+    AdaptiveSoftmax a = new AdaptiveSoftmax(8, 40, new int[] {5, 15}, 2.0, true, new Rng(1));
+    AdaptiveSoftmax b = AdaptiveSoftmax.fromParameters(8, 40, new int[] {5, 15}, 2.0, a.headWeight, a.headBias, a.tailProj, a.tailOut);
+    for (int i = 0; i < a.parameters().size(); i++) assertSame(a.parameters().get(i), b.parameters().get(i));
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> AdaptiveSoftmax.fromParameters(8, 40, new int[] {5, 15}, 1.0, a.headWeight, a.headBias, a.tailProj, a.tailOut));
+    assertEquals("tail.0.0.weight must have shape [8, 8], got [4, 8]", e.getMessage());
+  }
+
+  @Test
+  void argumentValidationLikePyTorchWithFlagNames() {
+    assertMsg("--cutoffs must list at least one cutoff (cluster boundary) in [1, 99]", 16, 100, new int[0], 4);
+    assertMsg("--cutoffs [10,5] must be sorted in increasing order and unique (10 then 5)", 16, 100, new int[] {10, 5}, 4);
+    assertMsg("--cutoffs [10,10] must be sorted in increasing order and unique (10 then 10)", 16, 100, new int[] {10, 10}, 4);
+    assertMsg("--cutoffs [0,10]: 0 is outside [1, 99] (each cutoff must be a positive id below the vocabulary size 100)", 16, 100, new int[] {0, 10}, 4);
+    assertMsg("--cutoffs [10,100]: 100 is outside [1, 99] (each cutoff must be a positive id below the vocabulary size 100)", 16, 100, new int[] {10, 100}, 4);
+    assertMsg("--div-value must be a finite number > 0, got 0.0", 16, 100, new int[] {10}, 0);
+    assertMsg("--div-value must be a finite number > 0, got -2.0", 16, 100, new int[] {10}, -2);
+    assertMsg("--div-value must be a finite number > 0, got NaN", 16, 100, new int[] {10}, Double.NaN);
+    assertMsg("--div-value 4.0 gives tail cluster 1 a projection size of floor(8 / 4.0^2) = 0; use a smaller --div-value, fewer --cutoffs or a larger hidden size",
+        8, 100, new int[] {10, 20}, 4);
+    assertMsg("adaptive softmax needs a vocabulary of at least 2 words, got 1", 16, 1, new int[] {1}, 4);
+    // PyTorch allows div_value 1.0 (every tail full size) and < 1 (tails wider than d)
+    assertEquals(16, new AdaptiveSoftmax(16, 100, new int[] {10, 20}, 1.0, false, new Rng(1)).projectionSize(1));
+    assertEquals(64, new AdaptiveSoftmax(16, 100, new int[] {10}, 0.25, false, new Rng(1)).projectionSize(0));
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> new AdaptiveSoftmax(4, 10, new int[] {3}, 2, false, new Rng(1)).forwardBackward(new float[8], 2, new int[] {1, 10}, new float[8]));
+    assertEquals("target 10 at row 1 is outside [0, 10)", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> new AdaptiveSoftmax(4, 10, new int[] {3}, 2, false, new Rng(1)).targetLogProb(new float[8], 2, new int[] {1, -100}, new float[2]));
+    assertEquals("target -100 at row 1 is outside [0, 10)", e.getMessage());
+  }
+
+  private static void assertMsg(String msg, int d, int v, int[] cutoffs, double div) {
+    var e = assertThrows(IllegalArgumentException.class, () -> new AdaptiveSoftmax(d, v, cutoffs, div, false, new Rng(1)));
+    assertEquals(msg, e.getMessage());
+  }
+
+  @Test
+  void defaultCutoffsFollowTheLiteratureAndAreAlwaysValid() {
+    assertArrayEquals(new int[] {2000, 10000}, AdaptiveSoftmax.defaultCutoffs(33278));
+    assertArrayEquals(new int[] {20000, 50000}, AdaptiveSoftmax.defaultCutoffs(267735));
+    assertArrayEquals(new int[] {500, 2000}, AdaptiveSoftmax.defaultCutoffs(10000));
+    assertArrayEquals(new int[] {50, 200}, AdaptiveSoftmax.defaultCutoffs(1000));
+    assertArrayEquals(new int[] {1}, AdaptiveSoftmax.defaultCutoffs(2));
+    for (int v = 2; v < 3000; v++) AdaptiveSoftmax.validate(64, v, AdaptiveSoftmax.defaultCutoffs(v), 4.0);
+  }
+
+  @Test
+  void headsFactoryBuildsAdaptiveWithDefaultCutoffs() {
+    HeadSpec spec = new HeadSpec("adaptive", false, 0, "freq", "huffman", new int[0], 4.0, true, 1, 0, "full");
+    OutputLayer h = Heads.create(spec, 33278, 64, null, null, new Rng(1));
+    assertEquals("adaptive", h.type());
+    assertArrayEquals(new int[] {2000, 10000}, h.spec().cutoffs());
+    assertTrue(h.spec().headBias());
+    var e = assertThrows(IllegalArgumentException.class, () -> Heads.create(spec, 100, 8, null, new Parameter("w", 100, 8), new Rng(1)));
+    assertTrue(e.getMessage().startsWith("--head adaptive cannot share"));
+  }
+
+  /** The adaptive softmax written out in double from the parameters, one word at a time. */
+  static double[] naiveLogProb(AdaptiveSoftmax h, float[] x, int n) {
+    int d = h.inputDim(), v = h.vocabSize(), s = h.shortlistSize(), c = h.nClusters();
+    int[] cut = h.cutoffs();
+    double[] out = new double[n * v];
+    for (int r = 0; r < n; r++) {
+      double[] z = new double[s + c];
+      for (int j = 0; j < s + c; j++) {
+        double a = h.headBias == null ? 0 : h.headBias.data[j];
+        for (int q = 0; q < d; q++) a += (double) x[r * d + q] * h.headWeight.data[j * d + q];
+        z[j] = a;
+      }
+      double[] headLp = logSoftmax(z);
+      for (int w = 0; w < s; w++) out[r * v + w] = headLp[w];
+      for (int i = 0; i < c; i++) {
+        int lo = cut[i], hi = i + 1 < c ? cut[i + 1] : v, hs = h.projectionSize(i);
+        double[] pr = new double[hs];
+        for (int j = 0; j < hs; j++) for (int q = 0; q < d; q++) pr[j] += (double) x[r * d + q] * h.tailProj[i].data[j * d + q];
+        double[] u = new double[hi - lo];
+        for (int w = 0; w < hi - lo; w++) for (int j = 0; j < hs; j++) u[w] += pr[j] * h.tailOut[i].data[w * hs + j];
+        double[] tl = logSoftmax(u);
+        for (int w = lo; w < hi; w++) out[r * v + w] = headLp[s + i] + tl[w - lo];
+      }
+    }
+    return out;
+  }
+
+  static double[] logSoftmax(double[] z) {
+    double m = Double.NEGATIVE_INFINITY, sum = 0;
+    for (double a : z) m = Math.max(m, a);
+    for (double a : z) sum += Math.exp(a - m);
+    double lse = m + Math.log(sum);
+    double[] r = new double[z.length];
+    for (int i = 0; i < z.length; i++) r[i] = z[i] - lse;
+    return r;
+  }
+}
