@@ -49,11 +49,18 @@ public final class ModelOptions {
     return new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosDim, mosBase);
   }
 
-  /** Whether tying applies to this head (the full softmax and MoS decoders share the embedding). */
+  /**
+   * The model config for a vocabulary of V words. Tying applies where it is defined: the full softmax and
+   * MoS share the embedding; adaptive input shares bands with an adaptive softmax; other heads are untied.
+   * Adaptive cutoffs are resolved here (defaults scaled to V) so checkpoints record them.
+   */
   public ModelConfig config(int vocab) {
     boolean tieWeights = tied && (head.equals("full") || head.equals("mos") || input.equals("adaptive"));
-    int mosD = mosDim;
+    int[] cut = cutoffs;
+    if (cut.length == 0 && (head.equals("adaptive") || input.equals("adaptive") || mosBase.equals("adaptive"))) {
+      cut = dev.lmhead.head.AdaptiveSoftmax.defaultCutoffs(vocab);
+    }
     return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
-        new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosD, mosBase));
+        new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase));
   }
 }

@@ -1,9 +1,11 @@
 package dev.lmhead.model;
 
+import dev.lmhead.head.AdaptiveSoftmax;
 import dev.lmhead.head.HeadSpec;
 import dev.lmhead.head.Heads;
 import dev.lmhead.head.Loss;
 import dev.lmhead.head.OutputLayer;
+import dev.lmhead.nn.AdaptiveInput;
 import dev.lmhead.nn.Dropout;
 import dev.lmhead.nn.Embedding;
 import dev.lmhead.nn.InputLayer;
@@ -43,29 +45,34 @@ public final class LanguageModel {
    */
   public LanguageModel(ModelConfig cfg, long[] counts, Rng rng) {
     this.config = cfg.validate();
+    HeadSpec spec = cfg.head();
     if (cfg.input().equals("adaptive")) {
-      encoder = AdaptiveModels.input(cfg, rng);
+      // adaptive input embeddings (Baevski & Auli 2019): bands by the same cutoffs as the softmax
+      int[] cut = spec.cutoffs().length == 0 ? AdaptiveSoftmax.defaultCutoffs(cfg.vocab()) : spec.cutoffs();
+      if (cfg.tied()) {
+        if (!spec.type().equals("adaptive")) {
+          throw new IllegalArgumentException("--input adaptive with --tied needs --head adaptive (or add --no-tied)");
+        }
+        AdaptiveSoftmax head = AdaptiveSoftmax.create(spec, cfg.vocab(), cfg.hidden(), null, rng);
+        decoder = head;
+        encoder = AdaptiveInput.tiedTo(head, cut, spec.divValue(), true, rng);
+      } else {
+        encoder = new AdaptiveInput(cfg.vocab(), cfg.emb(), cut, spec.divValue(), rng);
+        decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, null, rng);
+      }
     } else {
-      encoder = new Embedding(cfg.vocab(), cfg.emb(), cfg.initRange(), rng);
+      Embedding e = new Embedding(cfg.vocab(), cfg.emb(), cfg.initRange(), rng);
+      encoder = e;
+      decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, cfg.tied() ? e.weight : null, rng);
+      if (spec.type().equals("full")) {
+        // as the PyTorch word-LM example: decoder weight uniform(-initrange, initrange), bias zero
+        if (!cfg.tied()) rng.fillUniform(decoder.parameters().get(0).data, -cfg.initRange(), cfg.initRange());
+        if (decoder.parameters().size() > 1) java.util.Arrays.fill(decoder.parameters().get(1).data, 0f);
+      }
     }
     inDrop = new Dropout(cfg.dropout());
     rnn = new Lstm(cfg.emb(), cfg.hidden(), cfg.layers(), cfg.dropout(), cfg.initRange(), rng);
     outDrop = new Dropout(cfg.dropout());
-    if (cfg.input().equals("adaptive")) {
-      decoder = AdaptiveModels.head(cfg, encoder, rng);
-    } else {
-      Parameter tiedWeight = cfg.tied() ? ((Embedding) encoder).weight : null;
-      HeadSpec spec = cfg.head();
-      decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, tiedWeight, rng);
-      if (tiedWeight == null && spec.type().equals("full")) {
-        // PyTorch example: decoder weight uniform(-initrange, initrange), bias zero
-        Parameter w = decoder.parameters().get(0);
-        rng.fillUniform(w.data, -cfg.initRange(), cfg.initRange());
-      }
-      if (spec.type().equals("full") && decoder.parameters().size() > 1) {
-        java.util.Arrays.fill(decoder.parameters().get(1).data, 0f);
-      }
-    }
     Map<Parameter, Boolean> seen = new IdentityHashMap<>();
     for (Parameter p : encoder.parameters()) add("encoder." + p.name(), p, seen);
     for (Parameter p : rnn.parameters()) add("rnn." + p.name(), p, seen);

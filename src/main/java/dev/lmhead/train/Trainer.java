@@ -180,30 +180,36 @@ public final class Trainer {
           }
         }
       }
+      if (budgetHit) {
+        // stopped inside the epoch: the resume point is here (saved before validation resets the state)
+        saveLast(false);
+      }
       Evaluator.Result val = validate();
       double ppl = val.ppl();
       boolean improved = ppl < bestVal;
       if (improved) {
         bestVal = ppl;
-        badEpochs = 0;
         Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
             Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(ppl)));
-      } else {
-        badEpochs++;
       }
       double lrUsed = lr;
-      updateSchedule(improved);
-      say(String.format("| end of epoch %d | %s | valid ppl %8.2f%s | lr %.4g | %,d tokens | %.0f tok/s |",
-          epoch, fmtTime(trainSeconds), ppl, improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
+      if (!budgetHit) {
+        if (improved) badEpochs = 0; else badEpochs++;
+        updateSchedule(improved);
+      }
+      say(String.format("| %s %d | %s | valid ppl %8.2f%s | lr %.4g | %,d tokens | %.0f tok/s |",
+          budgetHit ? "budget reached in epoch" : "end of epoch", epoch, fmtTime(trainSeconds), ppl,
+          improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
       metrics.write("epoch", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", ppl, "valid_loss", val.meanNll(),
           "lr", lrUsed, "train_seconds", trainSeconds, "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9),
           "partial", budgetHit));
-      // the epoch is complete (or stopped by the budget): the resume point is the next epoch
-      position = 0;
-      saveLast(true);
+      if (!budgetHit) {
+        position = 0;
+        saveLast(true); // the epoch is complete: the resume point is the start of the next one
+      }
     }
-    int done = Math.min(epoch - 1, cfg.epochs());
-    return finish(done, budgetHit);
+    int done = budgetHit ? epoch - 2 : Math.min(epoch - 1, cfg.epochs());
+    return finish(Math.max(done, 0), budgetHit);
   }
 
   private Outcome finish(int epochsDone, boolean budgetHit) throws IOException {

@@ -1,0 +1,94 @@
+package dev.lmhead.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lmhead.data.Corpus;
+import dev.lmhead.head.HeadSpec;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.model.ModelConfig;
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+  @TempDir static Path tmp;
+  static Corpus corpus;
+  static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
+
+  @BeforeAll
+  static void data() throws Exception {
+    // ~20k training tokens of PTB
+    corpus = Corpus.load(TinyCorpus.write(tmp.resolve("tiny"), 900, 120, 120).toString(), 1, 0);
+    assertTrue(corpus.train().length > 18_000 && corpus.train().length < 25_000, "slice has " + corpus.train().length + " tokens");
+  }
+
+  static ModelConfig config() {
+    return new ModelConfig(corpus.vocab().size(), 48, 48, 1, 0f, true, "embedding", 0.1f, HeadSpec.full());
+  }
+
+  static TrainConfig train(int epochs, long maxTokens, long seed) {
+    return new TrainConfig(epochs, 12, 8, 20, 0.25, "sgd", 0f, "plateau", 4, 5, 0, maxTokens, seed, 4, 10, 0);
+  }
+
+  @Test
+  void tinyRunEndsFarBelowTheUnigramPerplexity() throws Exception {
+    LanguageModel m = new LanguageModel(config(), corpus.vocab().counts(), new Rng(3));
+    Trainer t = new Trainer(m, corpus, train(4, 0, 3), tmp.resolve("run-e2e"), QUIET, true);
+    Trainer.Outcome o = t.run();
+    // unigram perplexity of the valid split under the training counts (add-one smoothed)
+    long[] counts = corpus.vocab().counts();
+    double total = 0;
+    for (long c : counts) total += c + 1;
+    double nll = 0;
+    int[] valid = corpus.valid();
+    for (int i = 1; i < valid.length; i++) nll -= Math.log((counts[valid[i]] + 1) / total);
+    double unigram = Math.exp(nll / (valid.length - 1));
+    assertTrue(Double.isFinite(o.valid().ppl()));
+    assertTrue(o.valid().ppl() < 0.75 * unigram, "valid ppl " + o.valid().ppl() + " vs unigram " + unigram);
+    assertEquals(4, o.epochsDone());
+  }
+
+  @Test
+  void savedCheckpointReloadsToTheSameEvaluationLoss() throws Exception {
+    Path dir = tmp.resolve("run-ckpt");
+    LanguageModel m = new LanguageModel(config(), corpus.vocab().counts(), new Rng(5));
+    java.nio.file.Files.createDirectories(dir);
+    Checkpoint.saveSetup(dir, config(), corpus.vocab(), java.util.Map.of("data", corpus.name()));
+    Trainer.Outcome o = new Trainer(m, corpus, train(1, 0, 5), dir, QUIET, true).run();
+    Checkpoint.Loaded l = Checkpoint.load(dir, Checkpoint.MODEL);
+    Evaluator.Result a = Evaluator.evaluate(m, corpus.test(), 4, 12, null);
+    Evaluator.Result b = Evaluator.evaluate(l.model(), corpus.test(), 4, 12, null);
+    assertEquals(a.nll(), b.nll(), 0.0, "reloaded model evaluates differently");
+    assertEquals(o.test().nll(), b.nll(), 1e-6 * Math.abs(b.nll()));
+    assertEquals(corpus.vocab().size(), l.vocab().size());
+  }
+
+  @Test
+  void resumingAfterAStopGivesExactlyTheParametersOfOneRun() throws Exception {
+    long half = 2_000, full = 4_000;
+    // one run to `full` tokens
+    LanguageModel a = new LanguageModel(config(), corpus.vocab().counts(), new Rng(11));
+    new Trainer(a, corpus, train(3, full, 11), tmp.resolve("run-a"), QUIET, true).run();
+    // a run stopped at `half`, then resumed from its checkpoint in a fresh model up to `full`
+    Path dir = tmp.resolve("run-b");
+    LanguageModel b1 = new LanguageModel(config(), corpus.vocab().counts(), new Rng(11));
+    new Trainer(b1, corpus, train(3, half, 11), dir, QUIET, true).run();
+    LanguageModel b2 = new LanguageModel(config(), corpus.vocab().counts(), new Rng(999));
+    Trainer tb = new Trainer(b2, corpus, train(3, full, 11), dir, QUIET, true);
+    tb.resume();
+    tb.run();
+    var pa = a.namedParameters();
+    var pb = b2.namedParameters();
+    for (var e : pa.entrySet()) {
+      Parameter q = pb.get(e.getKey());
+      assertArrayEquals(e.getValue().data, q.data, "parameter " + e.getKey() + " differs after resume");
+    }
+  }
+}
