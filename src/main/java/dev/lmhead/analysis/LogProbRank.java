@@ -206,7 +206,7 @@ public final class LogProbRank {
    * independent tasks (lower triangle, mirrored); inside a tile, columns go in chunks of 512 so
    * the 32 rows of the J tile stay in L2, and one row of I meets four rows of J per pass.
    */
-  static double[] gram(double[] a, int m, int k) {
+  public static double[] gram(double[] a, int m, int k) {
     double[] g = new double[m * m];
     int tiles = (m + TILE - 1) / TILE;
     int pairs = tiles * (tiles + 1) / 2;

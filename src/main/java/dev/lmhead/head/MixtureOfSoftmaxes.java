@@ -145,6 +145,16 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     return ps;
   }
 
+  /**
+   * Bytes of the per-call work buffers currently held (they grow lazily to the largest block seen):
+   * one [B, V] logits buffer (+ one more after {@link #topK}), [B, K·D] twice and [B, K] five times.
+   */
+  public long workspaceBytes() {
+    long floats = (long) logits.length + mix.length + logPrior.length + lat.length + dLat.length
+        + lse.length + tgt.length + resp.length + dPrior.length;
+    return 4 * floats;
+  }
+
   // ---------------------------------------------------------------- building blocks
 
   private int blockRows(int n) {
