@@ -69,7 +69,8 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
 
   /**
    * @param experts    K, the number of mixture components (>= 1)
-   * @param ctxDim     D, the size of each component context; 0 means {@code dim}
+   * @param ctxDim     D, the size of each component context; 0 means the tied weight's column count
+   *                   (the embedding size) when tied, else {@code dim}
    * @param useBias    whether the shared decoder has a bias
    * @param tiedWeight an existing [V, D] parameter (the input embedding) to use as the decoder
    *                   weight, or null to create one; tying therefore needs D == embedding size
@@ -82,7 +83,10 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     this.vocab = vocab;
     this.dim = dim;
     this.experts = experts;
-    this.ctx = ctxDim == 0 ? dim : ctxDim;
+    // D = 0: the embedding size when tied (as in the reference implementation, whose latent
+    // projects to ninp), else the input size
+    this.ctx = ctxDim != 0 ? ctxDim
+        : tiedWeight != null && tiedWeight.shape.length == 2 && tiedWeight.shape[1] > 0 ? tiedWeight.shape[1] : dim;
     if ((long) experts * ctx > Integer.MAX_VALUE / Math.max(1, dim)) {
       throw new IllegalArgumentException("--experts " + experts + " x --mos-dim " + ctx + " is too large");
     }
@@ -114,7 +118,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     }
   }
 
-  /** Builds the head from a spec (experts = K, mosDim = D with 0 = dim, mosBase must be "full"). */
+  /** Builds the head from a spec (experts = K, mosDim = D with 0 = default, mosBase must be "full"). */
   public static MixtureOfSoftmaxes fromSpec(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
     String base = spec.mosBase() == null ? "full" : spec.mosBase();
     if (!base.equals("full")) {

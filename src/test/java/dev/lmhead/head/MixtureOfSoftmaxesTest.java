@@ -171,6 +171,12 @@ class MixtureOfSoftmaxesTest {
     assertSame(emb, ((MixtureOfSoftmaxes) h).decoderW);
     HeadContract.gradients(h, 6, Loss.MEAN, 61); // the tied weight receives the decoder gradient
 
+    // D = 0 with tying: D is the embedding size
+    HeadSpec d0 = new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 2, 0, "full");
+    MixtureOfSoftmaxes t0 = (MixtureOfSoftmaxes) Heads.create(d0, 30, 8, null, emb, rng);
+    assertEquals(5, t0.contextDim());
+    assertEquals(8, ((MixtureOfSoftmaxes) Heads.create(d0, 30, 8, null, null, rng)).contextDim());
+
     Parameter wrong = new Parameter("encoder.weight", 30, 8);
     var e = assertThrows(IllegalArgumentException.class, () -> Heads.create(spec, 30, 8, null, wrong, rng));
     assertTrue(e.getMessage().contains("--mos-dim"), e.getMessage());
