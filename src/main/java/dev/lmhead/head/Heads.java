@@ -8,7 +8,7 @@ public final class Heads {
   private Heads() {}
 
   /** The names accepted by {@code --head}. */
-  public static final String NAMES = "full, adaptive";
+  public static final String NAMES = "full, adaptive, mos";
 
   /**
    * @param counts     unigram counts of the training split by word id (ids sorted by descending
@@ -19,6 +19,7 @@ public final class Heads {
     return switch (spec.type()) {
       case "full" -> new FullSoftmax(vocab, dim, spec.bias(), tiedWeight, rng);
       case "adaptive" -> AdaptiveSoftmax.create(spec, vocab, dim, tiedWeight, rng);
+      case "mos" -> MixtureOfSoftmaxes.fromSpec(spec, vocab, dim, tiedWeight, rng);
       default -> throw new IllegalArgumentException("unknown head '" + spec.type() + "' (expected one of " + NAMES + ")");
     };
   }
