@@ -74,6 +74,10 @@ class VocabularyTest {
     assertArrayEquals(new String[] {"a", "b", "<unk>", "<eos>"}, words(v));
     assertArrayEquals(new long[] {3, 2, 2, 1}, v.counts());
     assertEquals(v.unkId(), v.id("c"));
+    // <unk> inherits the earliest first occurrence of the words it absorbed: c, d (cut, first at 0, 1)
+    // make <unk> 2, tied with a and b, and ahead of both.
+    Path g = Ref.write(dir.resolve("g.txt"), "c d a a b b\n");
+    assertArrayEquals(new String[] {"<unk>", "a", "b", "<eos>"}, words(Vocabulary.build(g, 2, 0)));
   }
 
   @Test void maxSizeKeepsEosAndMostFrequent() throws IOException {
