@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch reference for lmhead's Lstm: src/test/resources/fixtures/lstm_l2.safetensors.
+"""Writes the PyTorch reference for lmhead's Lstm: src/test/resources/lstm/lstm_l2.safetensors.
 
 A torch.nn.LSTM(in, H, layers) in float32 with a fixed seed, a random time-major input x [T, B, in] and
 initial state (h0, c0) [layers, B, H], the linear loss  loss = sum(out * R)  with a random R [T, B, H],
@@ -45,7 +45,7 @@ def write_safetensors(path, tensors, metadata):
 
 def main():
   out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-      os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "resources", "fixtures", "lstm_l2.safetensors")
+      os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "resources", "lstm", "lstm_l2.safetensors")
   torch.manual_seed(1234)
   lstm = torch.nn.LSTM(IN, H, LAYERS).float()
   x = torch.randn(T, B, IN, requires_grad=True)

@@ -115,7 +115,7 @@ class LstmTest {
 
   @Test
   void pytorchParity() throws Exception {
-    Path file = Path.of(LstmTest.class.getResource("/fixtures/lstm_l2.safetensors").toURI());
+    Path file = Path.of(LstmTest.class.getResource("/lstm/lstm_l2.safetensors").toURI());
     var fx = Safetensors.read(file);
     int in = Integer.parseInt(fx.metadata().get("input_size")), H = Integer.parseInt(fx.metadata().get("hidden_size"));
     int L = Integer.parseInt(fx.metadata().get("num_layers"));
