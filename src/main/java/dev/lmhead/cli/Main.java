@@ -28,6 +28,7 @@ public final class Main implements Runnable {
     cl.addSubcommand(new EvalCommand());
     cl.addSubcommand(new GenerateCommand());
     cl.addSubcommand(new BenchCommand());
+    cl.addSubcommand(new RankCommand());
     cl.addSubcommand(new CheckFixtureCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {

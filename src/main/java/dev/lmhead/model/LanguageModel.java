@@ -160,6 +160,25 @@ public final class LanguageModel {
     return s;
   }
 
+  /**
+   * The head inputs (LSTM outputs, evaluation mode) at the first n positions of a token stream, fed as one
+   * sequence with the state carried: out is [n, hidden]. Position i is the context that predicts stream[i+1].
+   */
+  public float[] contexts(int[] stream, int n, int bptt) {
+    if (n < 1 || n > stream.length - 1) throw new IllegalArgumentException("need 1 <= contexts <= " + (stream.length - 1) + ", got " + n);
+    int H = config.hidden();
+    float[] out = new float[n * H];
+    resetState(1);
+    int[] win = new int[bptt];
+    for (int pos = 0; pos < n; pos += bptt) {
+      int T = Math.min(bptt, n - pos);
+      System.arraycopy(stream, pos, win, 0, T);
+      float[] x = hidden(win, T, 1, false, null);
+      System.arraycopy(x, 0, out, pos * H, T * H);
+    }
+    return out;
+  }
+
   /** Feeds T*B inputs and writes the full next-word log-distribution of the last step for each column. */
   public void nextLogProb(int[] inputs, int T, int B, float[] out /* [B, V] */) {
     decoder.train(false);

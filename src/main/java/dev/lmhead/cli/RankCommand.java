@@ -1,0 +1,80 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.UserError;
+import dev.lmhead.analysis.LogProbRank;
+import dev.lmhead.analysis.SpectrumPlot;
+import dev.lmhead.data.Corpus;
+import dev.lmhead.model.Checkpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lmhead rank}: the numerical rank of a trained model's log-prob matrix A [N, V]
+ * (rows = log P(.|c_i) for N real contexts), the softmax bottleneck of Yang et al. (2018).
+ */
+@Command(name = "rank", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Rank and singular-value spectrum of a model's log-prob matrix A [N, V] on real contexts.",
+        "A softmax head has rank(A) <= d+1 (d+2 with an output bias); a mixture of softmaxes is not bounded."})
+public final class RankCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, description = "Run directory written by 'lmhead train'.")
+  Path model;
+  @Option(names = "--split", defaultValue = "valid", description = "valid | test | FILE (default: ${DEFAULT-VALUE}).")
+  String split;
+  @Option(names = "--contexts", defaultValue = "2000", description = "N: contexts, the first N positions of the split (default: ${DEFAULT-VALUE}).")
+  int contexts;
+  @Option(names = "--tol", description = "An extra absolute tolerance for the rank (besides numpy's default S.max*max(N,V)*eps).")
+  Double tol;
+  @Option(names = "--png", description = "Spectrum plot (default: <model>/spectrum.png).")
+  Path png;
+  @Option(names = "--threads", description = "Worker threads (default: number of cores).")
+  Integer threads;
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    Setup.threadsAndBlas(threads, "auto");
+    if (contexts < 2) throw new IllegalArgumentException("--contexts must be >= 2, got " + contexts);
+    if (tol != null && !(tol > 0)) throw new IllegalArgumentException("--tol must be > 0, got " + tol);
+    Checkpoint.Loaded l = Checkpoint.load(model, Checkpoint.MODEL);
+    int[] stream;
+    if (split.equals("valid") || split.equals("test")) {
+      String data = Checkpoint.readField(model, "data");
+      if (data == null) throw new UserError(model.resolve(Checkpoint.CONFIG) + ": no 'data' field; pass --split FILE");
+      stream = Corpus.encode(Corpus.splitFile(data, split), l.vocab());
+    } else {
+      if (!Files.exists(Path.of(split))) throw new UserError("--split: " + split + ": no such file (expected valid, test or a text file)");
+      stream = Corpus.encode(Path.of(split), l.vocab());
+    }
+    if (contexts > stream.length - 1) throw new UserError("--contexts " + contexts + " exceeds the " + (stream.length - 1) + " positions of " + split);
+    float[] ctx = l.model().contexts(stream, contexts, 35);
+    LogProbRank.Result r = LogProbRank.compute(l.model().decoder, ctx, contexts, tol == null ? -1 : tol);
+    Path out = png != null ? png : model.resolve("spectrum.png");
+    String label = l.model().decoder.type() + " head, d=" + l.model().decoder.inputDim();
+    SpectrumPlot.save(out, "singular values of A (" + contexts + " x " + r.vocab() + "), " + label,
+        Map.of(label, r.singularValues()), Map.of("numpy default tolerance", r.defaultTol()));
+    if (json) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("model", model.toString());
+      m.put("head", l.model().decoder.type());
+      m.put("contexts", contexts);
+      m.put("vocab", r.vocab());
+      m.put("rank", r.rank());
+      m.put("default_tol", r.defaultTol());
+      if (tol != null) { m.put("user_tol", r.userTol()); m.put("user_rank", r.userRank()); }
+      m.put("softmax_bound", r.bound());
+      m.put("largest_singular_value", r.singularValues()[0]);
+      m.put("png", out.toString());
+      System.out.println(Checkpoint.gson().toJson(m));
+    } else {
+      System.out.print(r.summary());
+      System.out.println("spectrum: " + out);
+    }
+    return 0;
+  }
+}
