@@ -52,13 +52,37 @@ public final class Main implements Runnable {
       if (verbose) t.printStackTrace(err);
       return 2;
     }
+    if (t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
+      // the disk, not lmhead: full, read-only, a file where a folder should be, permissions
+      err.println("lmhead: error: " + oneLine(ioMessage(t)));
+      if (verbose) t.printStackTrace(err);
+      return 2;
+    }
     if (t instanceof OutOfMemoryError) {
-      err.println("lmhead: error: out of memory (raise the heap with LMHEAD_JAVA_OPTS=-Xmx16g or use smaller --batch/--bptt/--hidden)");
+      err.println(OUT_OF_MEMORY);
       return 2;
     }
     err.println("lmhead: internal error: " + t + " (please report it; --verbose shows the stack trace)");
     if (verbose) t.printStackTrace(err);
     return 1;
+  }
+
+  /** "path: reason" for file-system errors, whose own messages are often just the path. */
+  static String ioMessage(Throwable t) {
+    Throwable c = t instanceof java.io.UncheckedIOException u && u.getCause() != null ? u.getCause() : t;
+    String prefix = c != t && t.getMessage() != null ? t.getMessage() + ": " : "";
+    if (c instanceof java.nio.file.FileSystemException f) {
+      String why = f.getReason() != null ? f.getReason() : switch (f) {
+        case java.nio.file.FileAlreadyExistsException x -> "already exists (expected a folder or a new path)";
+        case java.nio.file.NoSuchFileException x -> "no such file or folder";
+        case java.nio.file.AccessDeniedException x -> "permission denied";
+        case java.nio.file.NotDirectoryException x -> "not a folder";
+        case java.nio.file.DirectoryNotEmptyException x -> "folder not empty";
+        default -> c.getClass().getSimpleName();
+      };
+      return prefix + f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + why;
+    }
+    return prefix + "I/O error: " + (c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName());
   }
 
   private static String helpName(CommandLine cl) {
@@ -72,7 +96,33 @@ public final class Main implements Runnable {
     return s.replace('\n', ' ').replace('\r', ' ');
   }
 
-  public static int execute(String... args) { return commandLine().execute(args); }
+  public static int execute(String... args) { return run(commandLine(), args); }
+
+  /** Executes; an OutOfMemoryError (an Error, which picocli does not handle) is one line too. */
+  private static int run(CommandLine cl, String[] args) {
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      cl.getErr().println(OUT_OF_MEMORY);
+      cl.getErr().flush();
+      return 2;
+    }
+  }
+
+  private static final String OUT_OF_MEMORY = "lmhead: error: out of memory (raise the heap with LMHEAD_JAVA_OPTS=-Xmx16g or use smaller --batch/--bptt/--hidden)";
+
+  /** Runs the CLI with picocli's out/err replaced (tests); returns the exit code. */
+  static int execute(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = commandLine();
+    cl.setOut(out);
+    cl.setErr(err);
+    try {
+      return run(cl, args);
+    } finally {
+      out.flush();
+      err.flush();
+    }
+  }
 
   public static void main(String[] args) {
     System.exit(execute(args));

@@ -87,13 +87,16 @@ public final class TrainCommand implements Callable<Integer> {
         decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery)).validate();
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
     if (minCount < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCount);
-    if (maxVocab < 0) throw new IllegalArgumentException("--max-vocab must be >= 0, got " + maxVocab);
+    if (maxVocab < 0 || maxVocab == 1) throw new IllegalArgumentException("--max-vocab must be 0 (no limit) or >= 2 (<eos> and <unk>), got " + maxVocab);
     Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
     var out = System.out;
     if (!quiet) out.println("lmhead train: loading " + data + " ...");
     Corpus corpus = Corpus.load(data, minCount, maxVocab);
     ModelConfig cfg = model.config(corpus.vocab().size()).validate();
     if (resume) {
+      if (!Files.exists(dir.resolve(Checkpoint.LAST))) {
+        throw new UserError("--resume: nothing to resume in " + dir + " (no " + Checkpoint.LAST + "; start the run without --resume)");
+      }
       ModelConfig saved = Checkpoint.readConfig(dir);
       if (!Checkpoint.gson().toJson(saved).equals(Checkpoint.gson().toJson(cfg))) {
         throw new UserError(dir.resolve(Checkpoint.CONFIG) + ": the saved model config differs from the flags given with --resume");

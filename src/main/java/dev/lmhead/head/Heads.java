@@ -20,7 +20,7 @@ public final class Heads {
       case "full" -> new FullSoftmax(vocab, dim, spec.bias(), tiedWeight, rng);
       case "adaptive" -> AdaptiveSoftmax.create(spec, vocab, dim, tiedWeight, rng);
       case "mos" -> MixtureOfSoftmaxes.fromSpec(spec, vocab, dim, tiedWeight, rng);
-      default -> throw new IllegalArgumentException("unknown head '" + spec.type() + "' (expected one of " + NAMES + ")");
+      default -> throw new IllegalArgumentException("--head must be one of " + NAMES + ", got '" + spec.type() + "'");
     };
   }
 }

@@ -173,6 +173,9 @@ public final class Checkpoint {
       throw new UserError(f + ": not found (is " + dir + " an lmhead model directory?)");
     } catch (IOException e) {
       throw new UserError(f + ": cannot read (" + e.getMessage() + ")");
+    } catch (com.google.gson.JsonSyntaxException | IllegalStateException e) {
+      Throwable c = e.getCause() != null ? e.getCause() : e;
+      throw new UserError(f + ": not a valid lmhead config.json (" + Main1.msg(c) + ")");
     } catch (RuntimeException e) {
       throw new UserError(f + ": invalid model config (" + Main1.msg(e) + ")");
     }
@@ -195,9 +198,21 @@ public final class Checkpoint {
     if (vocab.size() != cfg.vocab()) {
       throw new UserError(dir.resolve(VOCAB) + ": vocabulary has " + vocab.size() + " words but " + dir.resolve(CONFIG) + " says " + cfg.vocab());
     }
-    LanguageModel m = new LanguageModel(cfg, vocab.counts(), new Rng(0));
     Path f = dir.resolve(file);
     Safetensors.Contents c = loadTensors(f);
+    // a config claiming a model larger than the file cannot match it: fail before allocating it
+    long floats = 0;
+    for (Tensor t : c.tensors().values()) if (t.f32() != null) floats += t.f32().length;
+    if (floats < cfg.minParameters()) {
+      throw new UserError(f + ": holds " + floats + " weights but " + dir.resolve(CONFIG) + " describes a model with at least "
+          + cfg.minParameters() + " (config and checkpoint from different runs?)");
+    }
+    LanguageModel m;
+    try {
+      m = new LanguageModel(cfg, vocab.counts(), new Rng(0));
+    } catch (IllegalArgumentException e) {
+      throw new UserError(dir.resolve(CONFIG) + ": " + Main1.msg(e));
+    }
     loadInto(m, c, f);
     return new Loaded(m, vocab, c.metadata());
   }

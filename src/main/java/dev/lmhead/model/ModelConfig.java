@@ -32,6 +32,45 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     if (tied && emb != hidden) {
       throw new IllegalArgumentException("--tied needs --emb equal to --hidden (got " + emb + " and " + hidden + ")");
     }
+    // every weight matrix must fit one Java array: check before anything is allocated
+    fits("--emb " + emb + " x vocabulary " + vocab + " (input embedding)", (long) vocab * emb);
+    fits("--hidden " + hidden + " x vocabulary " + vocab + " (output weight)", (long) vocab * hidden);
+    fits("--hidden " + hidden + " with --emb " + emb + " (LSTM weight 4*hidden x emb)", 4L * hidden * emb);
+    fits("--hidden " + hidden + " (LSTM weight 4*hidden x hidden)", 4L * hidden * hidden);
+    if (head != null && head.type() != null && head.type().equals("mos")) {
+      long d = head.mosDim() > 0 ? head.mosDim() : emb;
+      fits("--experts " + head.experts() + " x --mos-dim " + d + " x --hidden " + hidden + " (MoS latent weight)",
+          Math.max(0, (long) head.experts()) * d * hidden);
+    }
     return this;
+  }
+
+  /** The largest tensor lmhead can hold: a Java array of floats. */
+  public static final long MAX_TENSOR = Integer.MAX_VALUE - 8;
+
+  private static void fits(String what, long elements) {
+    if (elements > MAX_TENSOR) {
+      throw new IllegalArgumentException(what + " needs a tensor of " + elements + " elements; at most "
+          + MAX_TENSOR + " fit: use smaller sizes");
+    }
+  }
+
+  /**
+   * A lower bound on the number of parameters of this model, computed without building it: the LSTM
+   * weights (4H x (in + H) per layer), at least one input weight per word (V x emb for an embedding),
+   * and for the output layer V x H (full, untied), K x D x H (MoS latent projection) or V. A checkpoint
+   * file holding fewer floats cannot belong to this config, so loaders check it before allocating.
+   */
+  public long minParameters() {
+    long n = 0;
+    for (int l = 0; l < layers; l++) n += 4L * hidden * ((l == 0 ? emb : hidden) + hidden);
+    n += input.equals("adaptive") ? vocab : (long) vocab * emb;
+    String type = head == null || head.type() == null ? "" : head.type();
+    n += switch (type) {
+      case "full" -> tied ? 0 : (long) vocab * hidden;
+      case "mos" -> (long) Math.max(1, head.experts()) * (head.mosDim() > 0 ? head.mosDim() : emb) * hidden;
+      default -> vocab;
+    };
+    return n;
   }
 }

@@ -74,6 +74,21 @@ public final class Safetensors {
         throw new FormatException(where + ": safetensors header is not valid JSON");
       }
       long dataStart = 8 + headerLen, dataLen = fileSize - dataStart;
+      // tensors must not overlap: their spans add up to at most the data section, so a header whose
+      // entries all point at the same bytes cannot make the reader allocate more than the file holds
+      long spans = 0;
+      for (var e : header.entrySet()) {
+        if (e.getKey().equals("__metadata__")) continue;
+        try {
+          var off = e.getValue().getAsJsonObject().get("data_offsets").getAsJsonArray();
+          spans += Math.max(0, off.get(1).getAsLong() - off.get(0).getAsLong());
+        } catch (RuntimeException ex) {
+          continue; // reported with its name by readTensor
+        }
+        if (spans > dataLen || spans < 0) {
+          throw new FormatException(where + ": tensor data ranges overlap or exceed the " + dataLen + "-byte data section (corrupt header)");
+        }
+      }
       Map<String, Tensor> tensors = new LinkedHashMap<>();
       Map<String, String> meta = new LinkedHashMap<>();
       for (var e : header.entrySet()) {
