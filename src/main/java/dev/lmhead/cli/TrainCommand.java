@@ -147,11 +147,14 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
     summary.put("ppl_definition", Evaluator.DEFINITION);
     summary.put("checkpoint", dir.resolve(Checkpoint.MODEL).toString());
+    if (!Double.isFinite(o.valid().ppl()) || !Double.isFinite(o.test().ppl())) {
+      summary.put("warning", "valid ppl " + Evaluator.pplText(o.valid()) + "; test ppl " + Evaluator.pplText(o.test()));
+    }
     if (json) {
       out.println(Checkpoint.gson().toJson(summary));
     } else {
-      out.printf("%n=== %s, %s head: valid ppl %.2f (%,d tokens), test ppl %.2f (%,d tokens), eval batch %d ===%n",
-          corpus.name(), cfg.head().type(), o.valid().ppl(), o.valid().tokens(), o.test().ppl(), o.test().tokens(), evalBatch);
+      out.printf("%n=== %s, %s head: valid ppl %s (%,d tokens), test ppl %s (%,d tokens), eval batch %d ===%n",
+          corpus.name(), cfg.head().type(), Evaluator.pplText(o.valid()), o.valid().tokens(), Evaluator.pplText(o.test()), o.test().tokens(), evalBatch);
       out.println(Evaluator.DEFINITION);
       out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
           Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");

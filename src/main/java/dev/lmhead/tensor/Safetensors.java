@@ -81,7 +81,9 @@ public final class Safetensors {
         if (e.getKey().equals("__metadata__")) continue;
         try {
           var off = e.getValue().getAsJsonObject().get("data_offsets").getAsJsonArray();
-          spans += Math.max(0, off.get(1).getAsLong() - off.get(0).getAsLong());
+          long begin = off.get(0).getAsLong(), end = off.get(1).getAsLong();
+          if (begin < 0 || end < begin || end > dataLen) continue; // reported with its name by readTensor
+          spans += end - begin;
         } catch (RuntimeException ex) {
           continue; // reported with its name by readTensor
         }

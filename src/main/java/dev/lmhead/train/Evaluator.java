@@ -20,6 +20,19 @@ public final class Evaluator {
     public double tokensPerSecond() { return tokens / Math.max(seconds, 1e-9); }
   }
 
+  /**
+   * The perplexity as printed: {@code %.2f} when finite, otherwise what went wrong, so that NaN or
+   * infinity never appears without an explanation.
+   */
+  public static String pplText(Result r) {
+    double p = r.ppl();
+    if (Double.isFinite(p)) return String.format("%.2f", p);
+    if (r.tokens() == 0) return "n/a (no target tokens)";
+    if (Double.isNaN(r.meanNll())) return "NaN (the model gives non-finite log-probabilities: its weights are not finite)";
+    if (r.meanNll() == Double.POSITIVE_INFINITY) return "inf (some target word gets probability 0)";
+    return String.format("inf (mean NLL %.1f nats: exp overflows)", r.meanNll());
+  }
+
   private Evaluator() {}
 
   public static Result evaluate(LanguageModel model, int[] stream, int batch, int bptt, Progress progress) {

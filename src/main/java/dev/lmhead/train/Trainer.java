@@ -95,15 +95,7 @@ public final class Trainer {
     } catch (RuntimeException e) {
       throw new UserError(f + ": malformed trainer state in checkpoint metadata");
     }
-    Map<String, float[]> os = new LinkedHashMap<>();
-    for (var e : c.tensors().entrySet()) {
-      if (e.getKey().startsWith("optimizer.")) os.put(e.getKey().substring(10), e.getValue().f32());
-    }
-    try {
-      opt.loadState(os);
-    } catch (IllegalArgumentException e) {
-      throw new UserError(f + ": " + e.getMessage());
-    }
+    restoreOptimizer(c, f);
     Tensor h = c.get("state.h"), cc = c.get("state.c");
     model.resetState(cfg.batch());
     if (h != null && cc != null && h.f32().length == model.stateH().length) {
@@ -117,6 +109,18 @@ public final class Trainer {
         f, epoch, step, tokens, lr, bestVal));
   }
 
+  private void restoreOptimizer(Safetensors.Contents c, Path f) {
+    Map<String, float[]> os = new LinkedHashMap<>();
+    for (var e : c.tensors().entrySet()) {
+      if (e.getKey().startsWith("optimizer.")) os.put(e.getKey().substring(10), e.getValue().f32());
+    }
+    try {
+      opt.loadState(os);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(f + ": " + e.getMessage());
+    }
+  }
+
   private void say(String s) { if (!quiet) out.println(s); }
 
   /** Runs (or continues) training, then evaluates the best model on valid and test. */
@@ -127,6 +131,8 @@ public final class Trainer {
     boolean budgetHit = false;
     long lastSave = System.nanoTime();
     int startEpoch = epoch;
+    if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists
+    long skipped = 0;
     for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
       if (resumedMidEpoch && epoch == startEpoch) {
         batcher.seek(position);
@@ -147,10 +153,13 @@ public final class Trainer {
           long ts = System.nanoTime();
           opt.zeroGrad();
           double loss = model.trainStep(in, tg, T, B, rng);
+          if (faultInjector != null && faultInjector.test(step)) model.parameters().get(0).grad[0] = Float.NaN;
           double norm = opt.clipGradNorm(cfg.clip());
           if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-            handleNumericFault(loss, norm);
+            handleNumericFault(loss, norm, B);
+            skipped++;
           } else {
+            streak = 0;
             opt.step(lr);
             lossSum += loss * T * B;
             lossRows += (long) T * B;
@@ -161,12 +170,15 @@ public final class Trainer {
           trainSeconds += (System.nanoTime() - ts) / 1e9;
           if (step % cfg.logInterval() == 0 || position >= batcher.columnLength() - 1) {
             double cur = lossRows == 0 ? Double.NaN : lossSum / lossRows;
-            bar.step((long) T * B, String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
+            // an interval whose every step was skipped has no loss: say so rather than print NaN
+            bar.step((long) T * B, lossRows == 0 ? String.format("loss n/a (%d steps skipped: numeric faults) lr %.3g", skipped, lr)
+                : String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
             metrics.write("train", Map.of("epoch", epoch, "step", step, "tokens", tokens, "loss", cur,
                 "ppl", Math.exp(cur), "lr", lr, "train_seconds", trainSeconds,
-                "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9)));
+                "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "skipped_steps", skipped));
             lossSum = 0;
             lossRows = 0;
+            skipped = 0;
           } else {
             bar.step((long) T * B, null);
           }
@@ -197,8 +209,8 @@ public final class Trainer {
         if (improved) badEpochs = 0; else badEpochs++;
         updateSchedule(improved);
       }
-      say(String.format("| %s %d | %s | valid ppl %8.2f%s | lr %.4g | %,d tokens | %.0f tok/s |",
-          budgetHit ? "budget reached in epoch" : "end of epoch", epoch, fmtTime(trainSeconds), ppl,
+      say(String.format("| %s %d | %s | valid ppl %8s%s | lr %.4g | %,d tokens | %.0f tok/s |",
+          budgetHit ? "budget reached in epoch" : "end of epoch", epoch, fmtTime(trainSeconds), Evaluator.pplText(val),
           improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
       metrics.write("epoch", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", ppl, "valid_loss", val.meanNll(),
           "lr", lrUsed, "train_seconds", trainSeconds, "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9),
@@ -244,22 +256,99 @@ public final class Trainer {
     }
   }
 
-  private int faults = 0;
+  /** Consecutive faults that trigger a roll-back to the last good parameters. */
+  static final int ROLLBACK_AFTER = 3;
+  /** Roll-backs, and faults in all, after which the run is declared diverged. */
+  static final int MAX_ROLLBACKS = 5, MAX_FAULTS = 30;
 
-  /** Non-finite loss or gradient: skip the update, halve the learning rate, log the event. */
-  private void handleNumericFault(double loss, double norm) {
+  private int faults = 0, streak = 0, rollbacks = 0;
+  private float[][] goodParams;            // in-memory roll-back target while no last.safetensors exists
+  private Map<String, float[]> goodOpt;
+  /** Test hook: steps at which a NaN is written into a gradient before clipping. */
+  java.util.function.LongPredicate faultInjector;
+
+  /**
+   * Non-finite loss or gradient: skip the update, halve the learning rate, log the event. After
+   * {@link #ROLLBACK_AFTER} consecutive faults the parameters and optimiser state return to the last
+   * good checkpoint ({@code last.safetensors}, or the in-memory copy taken at the start of the run if
+   * none was written yet) and the recurrent state is zeroed; training goes on from the current data
+   * position with the reduced lr. More than {@link #MAX_ROLLBACKS} roll-backs or {@link #MAX_FAULTS}
+   * faults end the run with a {@link UserError}.
+   */
+  private void handleNumericFault(double loss, double norm, int batch) throws IOException {
     faults++;
+    streak++;
     double old = lr;
     lr /= 2;
     String msg = String.format("numeric fault at step %d (loss %s, grad norm %s): update skipped, lr %.4g -> %.4g",
         step, loss, norm, old, lr);
     out.println("lmhead: warning: " + msg);
-    metrics.write("fault", Map.of("step", step, "loss", String.valueOf(loss), "grad_norm", String.valueOf(norm), "lr", lr));
-    if (faults >= 10) throw new UserError("training diverged: " + faults + " non-finite steps (lr now " + lr + "); try a smaller --lr or --clip");
+    metrics.write("fault", Map.of("step", step, "loss", String.valueOf(loss), "grad_norm", String.valueOf(norm), "lr", lr,
+        "consecutive", streak));
+    if (faults >= MAX_FAULTS) throw diverged(faults + " non-finite steps");
+    if (streak >= ROLLBACK_AFTER) {
+      streak = 0;
+      rollBack(batch);
+    }
   }
 
-  /** Writes the resume checkpoint (atomically). */
+  private UserError diverged(String why) {
+    return new UserError("training diverged: " + why + " (" + rollbacks + " roll-backs, lr now " + String.format("%.4g", lr)
+        + ", started at " + cfg.lr() + "); try a smaller --lr or --clip; the last good checkpoint is " + dir.resolve(Checkpoint.LAST));
+  }
+
+  /** Restores the last good parameters and optimiser state, keeping the (reduced) lr and the data position. */
+  private void rollBack(int batch) throws IOException {
+    rollbacks++;
+    if (rollbacks > MAX_ROLLBACKS) throw diverged(rollbacks + " roll-backs");
+    Path last = dir.resolve(Checkpoint.LAST);
+    String source;
+    if (Files.exists(last)) {
+      Safetensors.Contents c = Checkpoint.loadTensors(last);
+      Checkpoint.loadInto(model, c, last);
+      restoreOptimizer(c, last);
+      source = last.toString();
+    } else if (goodParams != null) {
+      var ps = model.parameters();
+      for (int i = 0; i < ps.size(); i++) System.arraycopy(goodParams[i], 0, ps.get(i).data, 0, goodParams[i].length);
+      opt.loadState(goodOpt);
+      source = "memory";
+    } else {
+      throw diverged(ROLLBACK_AFTER + " consecutive non-finite steps and nothing to roll back to");
+    }
+    model.resetState(batch);
+    String where = source.equals("memory") ? "the parameters at the start of the run (no checkpoint written yet)" : source;
+    out.println(String.format("lmhead: warning: %d consecutive numeric faults at step %d: rolled back to %s; lr now %.4g (roll-back %d of at most %d)",
+        ROLLBACK_AFTER, step, where, lr, rollbacks, MAX_ROLLBACKS));
+    metrics.write("rollback", Map.of("step", step, "source", source, "lr", lr, "rollbacks", rollbacks));
+  }
+
+  /** Copies parameters and optimiser state as the roll-back target. */
+  private void snapshot() {
+    var ps = model.parameters();
+    goodParams = new float[ps.size()][];
+    for (int i = 0; i < ps.size(); i++) goodParams[i] = ps.get(i).data.clone();
+    goodOpt = new LinkedHashMap<>();
+    for (var e : opt.state().entrySet()) goodOpt.put(e.getKey(), e.getValue().clone());
+  }
+
+  private boolean parametersFinite() {
+    for (Parameter p : model.parameters()) {
+      for (float x : p.data) if (!Float.isFinite(x)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Writes the resume checkpoint (atomically). Parameters that are not all finite are not written (a
+   * warning says so): {@code last.safetensors} always holds the last good state, the roll-back target.
+   */
   public void saveLast(boolean epochEnd) throws IOException {
+    if (!parametersFinite()) {
+      out.println("lmhead: warning: parameters are not finite at step " + step + "; " + dir.resolve(Checkpoint.LAST) + " keeps the last good state");
+      metrics.write("save_skipped", Map.of("step", step, "reason", "non-finite parameters"));
+      return;
+    }
     Map<String, Tensor> t = Checkpoint.tensors(model);
     for (var e : opt.state().entrySet()) t.put("optimizer." + e.getKey(), Tensor.of(e.getValue(), e.getValue().length));
     t.put("state.h", Tensor.of(model.stateH(), model.stateH().length));
@@ -276,6 +365,8 @@ public final class Trainer {
     s.addProperty("rng", rng.state());
     s.addProperty("optimizer", opt.name());
     Checkpoint.saveTensors(dir.resolve(Checkpoint.LAST), t, Map.of("lmhead.trainer", s.toString()));
+    goodParams = null; // the file is the roll-back target from now on
+    goodOpt = null;
   }
 
   static String fmtTime(double s) {
