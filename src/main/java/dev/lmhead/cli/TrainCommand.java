@@ -146,7 +146,9 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("train_tokens_per_s", o.trainTokensPerSecond());
     summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
     summary.put("ppl_definition", Evaluator.DEFINITION);
-    summary.put("checkpoint", dir.resolve(Checkpoint.MODEL).toString());
+    Path best = dir.resolve(Checkpoint.MODEL);
+    boolean haveBest = Files.exists(best);
+    summary.put("checkpoint", haveBest ? best.toString() : null);
     if (!Double.isFinite(o.valid().ppl()) || !Double.isFinite(o.test().ppl())) {
       summary.put("warning", "valid ppl " + Evaluator.pplText(o.valid()) + "; test ppl " + Evaluator.pplText(o.test()));
     }
@@ -158,7 +160,8 @@ public final class TrainCommand implements Callable<Integer> {
       out.println(Evaluator.DEFINITION);
       out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
           Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");
-      out.println("checkpoint: " + dir.resolve(Checkpoint.MODEL) + "   metrics: " + dir.resolve("metrics.jsonl") + "   curve: " + png);
+      out.println("checkpoint: " + (haveBest ? best : "none (no epoch reached a finite validation perplexity; the last state is in "
+          + dir.resolve(Checkpoint.LAST) + ")") + "   metrics: " + dir.resolve("metrics.jsonl") + "   curve: " + png);
     }
     return 0;
   }

@@ -285,7 +285,7 @@ public final class Trainer {
     out.println("lmhead: warning: " + msg);
     metrics.write("fault", Map.of("step", step, "loss", String.valueOf(loss), "grad_norm", String.valueOf(norm), "lr", lr,
         "consecutive", streak));
-    if (faults >= MAX_FAULTS) throw diverged(faults + " non-finite steps");
+    if (faults >= MAX_FAULTS) throw diverged("too many non-finite steps");
     if (streak >= ROLLBACK_AFTER) {
       streak = 0;
       rollBack(batch);
@@ -293,14 +293,16 @@ public final class Trainer {
   }
 
   private UserError diverged(String why) {
-    return new UserError("training diverged: " + why + " (" + rollbacks + " roll-backs, lr now " + String.format("%.4g", lr)
-        + ", started at " + cfg.lr() + "); try a smaller --lr or --clip; the last good checkpoint is " + dir.resolve(Checkpoint.LAST));
+    Path last = dir.resolve(Checkpoint.LAST);
+    return new UserError("training diverged: " + why + " (" + faults + " non-finite steps, lr now " + String.format("%.4g", lr)
+        + ", started at " + cfg.lr() + "); try a smaller --lr or --clip"
+        + (Files.exists(last) ? "; the last good state is in " + last : ""));
   }
 
   /** Restores the last good parameters and optimiser state, keeping the (reduced) lr and the data position. */
   private void rollBack(int batch) throws IOException {
     rollbacks++;
-    if (rollbacks > MAX_ROLLBACKS) throw diverged(rollbacks + " roll-backs");
+    if (rollbacks > MAX_ROLLBACKS) throw diverged("still failing after " + MAX_ROLLBACKS + " roll-backs");
     Path last = dir.resolve(Checkpoint.LAST);
     String source;
     if (Files.exists(last)) {

@@ -491,6 +491,34 @@ class BadInputTest {
   }
 
   @Test
+  void aDivergingRunRollsBackThenStopsWithOneError() throws Exception {
+    Path d = fresh().resolve("diverge");
+    Run r = run(train(corpus, d, "--lr", "1e30", "--clip", "0", "--max-tokens", "0", "--epochs", "3"));
+    assertEquals(2, r.code(), r.err() + r.out());
+    List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+    assertEquals(1, lines.size(), r.err());
+    assertTrue(lines.get(0).startsWith("lmhead: error: training diverged: "), r.err());
+    assertTrue(r.out().contains("rolled back to"), r.out());
+    String metrics = Files.readString(d.resolve("metrics.jsonl"));
+    assertTrue(metrics.contains("\"event\":\"rollback\""), metrics);
+  }
+
+  @Test
+  void nonFinitePerplexitiesAreExplained() throws Exception {
+    // lr 1e4 without clipping: no NaN, but losses so large that exp(mean NLL) overflows
+    Path d = fresh().resolve("overflow");
+    List<String> args = new ArrayList<>(List.of(train(corpus, d, "--lr", "1e4", "--clip", "0", "--max-tokens", "0")));
+    args.remove("--quiet");
+    Run r = run(args.toArray(new String[0]));
+    assertEquals(0, r.code(), r.err() + r.out());
+    var bare = java.util.regex.Pattern.compile("ppl\\s+(NaN|Infinity|inf|nan)(?!\\s*\\()");
+    assertFalse(bare.matcher(r.out()).find(), r.out());
+    assertTrue(r.out().contains("valid ppl inf (mean NLL"), r.out());
+    assertFalse(Files.exists(d.resolve(Checkpoint.MODEL)));
+    assertTrue(r.out().contains("checkpoint: none"), r.out());
+  }
+
+  @Test
   void verboseAddsTheStackTrace() throws Exception {
     Path d = copyRun(fullRun);
     byte[] b = Files.readAllBytes(d.resolve(Checkpoint.MODEL));
