@@ -5,6 +5,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
 import dev.lmhead.UserError;
 import dev.lmhead.data.Vocabulary;
+import dev.lmhead.head.HeadSpec;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Safetensors;
@@ -167,8 +168,8 @@ public final class Checkpoint {
       String text = Files.readString(f);
       var obj = com.google.gson.JsonParser.parseString(text).getAsJsonObject();
       ModelConfig cfg = GSON.fromJson(obj.get("model"), ModelConfig.class);
-      if (cfg == null || cfg.head() == null || cfg.input() == null) throw new JsonParseException("missing fields");
-      return cfg.validate();
+      if (cfg == null) throw new JsonParseException("no 'model' object");
+      return withDefaults(cfg).validate();
     } catch (NoSuchFileException e) {
       throw new UserError(f + ": not found (is " + dir + " an lmhead model directory?)");
     } catch (IOException e) {
@@ -179,6 +180,19 @@ public final class Checkpoint {
     } catch (RuntimeException e) {
       throw new UserError(f + ": invalid model config (" + Main1.msg(e) + ")");
     }
+  }
+
+  /** Fills optional fields missing from an older or hand-edited config; names a missing required one. */
+  private static ModelConfig withDefaults(ModelConfig c) {
+    HeadSpec h = c.head();
+    if (h == null) throw new JsonParseException("missing field 'model.head'");
+    if (h.type() == null) throw new JsonParseException("missing field 'model.head.type'");
+    if (c.input() == null) throw new JsonParseException("missing field 'model.input'");
+    HeadSpec d = HeadSpec.full();
+    h = new HeadSpec(h.type(), h.bias(), h.classes(), h.classMode() != null ? h.classMode() : d.classMode(),
+        h.tree() != null ? h.tree() : d.tree(), h.cutoffs() != null ? h.cutoffs() : d.cutoffs(), h.divValue(), h.headBias(),
+        h.experts(), h.mosDim(), h.mosBase() != null ? h.mosBase() : d.mosBase());
+    return new ModelConfig(c.vocab(), c.emb(), c.hidden(), c.layers(), c.dropout(), c.tied(), c.input(), c.initRange(), h);
   }
 
   /** Reads an extra top-level field of config.json (e.g. "data"), or null. */
