@@ -34,11 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  * an OutOfMemoryError or a case running longer than {@link #CASE_TIMEOUT} fails the test, and the
  * failing input is kept under {@code target/fuzz-failures/} with the seed and case number.
  *
- * <p>Cases per loader: {@code -Dlmhead.fuzz.cases=N} (default 800, five loaders); seed:
+ * <p>Cases per loader: {@code -Dlmhead.fuzz.cases=N} (default 600, five loaders: 3000 cases); seed:
  * {@code -Dlmhead.fuzz.seed=S}.
  */
 class FuzzTest {
-  static final int CASES = Integer.getInteger("lmhead.fuzz.cases", 800);
+  static final int CASES = Integer.getInteger("lmhead.fuzz.cases", 600);
   static final long SEED = Long.getLong("lmhead.fuzz.seed", 20261123L);
   static final Duration CASE_TIMEOUT = Duration.ofSeconds(20);
 

@@ -122,7 +122,11 @@ public final class TrainCommand implements Callable<Integer> {
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }
     Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet);
-    if (resume) trainer.resume();
+    if (resume) {
+      int stale = Checkpoint.removeStaleTemporaries(dir); // left by a run killed while saving
+      if (stale > 0 && !quiet) out.println("removed " + stale + " temporary file(s) of an interrupted save in " + dir);
+      trainer.resume();
+    }
     Trainer.Outcome o = trainer.run();
     Path png = dir.resolve("curve.png");
     try {

@@ -71,6 +71,29 @@ public final class Checkpoint {
     }
   }
 
+  /**
+   * Deletes the temporary files that {@link #writeAtomically} leaves behind when the process is killed
+   * mid-write ({@code .<name>*.tmp} in {@code dir}); returns how many. Call it only while no other
+   * process writes to {@code dir} (e.g. when a run is resumed).
+   */
+  public static int removeStaleTemporaries(Path dir) throws IOException {
+    int n = 0;
+    if (!Files.isDirectory(dir)) return 0;
+    try (var s = Files.newDirectoryStream(dir, ".*.tmp")) {
+      for (Path p : s) {
+        String name = p.getFileName().toString();
+        for (String known : new String[] {MODEL, LAST, CONFIG, VOCAB, "vocab"}) {
+          if (name.startsWith("." + known) && Files.isRegularFile(p)) {
+            Files.deleteIfExists(p);
+            n++;
+            break;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
   @FunctionalInterface
   public interface IoBody { void write(OutputStream out) throws IOException; }
 
