@@ -22,7 +22,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lmhead train}: trains an LSTM LM; defaults are the PyTorch word_language_model example on WikiText-2. */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train an LSTM language model with any output layer.",
         "Defaults: WikiText-2, 2x200 LSTM, dropout 0.2, tied full softmax, SGD lr 20, clip 0.25, bptt 35, batch 20",
         "(the pytorch/examples word_language_model recipe), stopped after --time-budget (15m)."})
@@ -52,7 +52,7 @@ public final class TrainCommand implements Callable<Integer> {
   String schedule;
   @Option(names = "--lr-decay", defaultValue = "4", description = "Schedule factor (plateau: divisor; epoch: multiplier) (default: ${DEFAULT-VALUE}).")
   double lrDecay;
-  @Option(names = "--decay-start", defaultValue = "5", description = "epoch schedule: first epoch after which lr decays (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--decay-start", defaultValue = "4", description = "epoch schedule: lr decays after each epoch from this one on (Zaremba: 4, i.e. epoch 5 runs at lr*decay) (default: ${DEFAULT-VALUE}).")
   int decayStart;
   @Option(names = "--time-budget", defaultValue = "15m", description = "Stop training after this much training time, e.g. 90s, 15m, 2h; 0 = no limit (default: ${DEFAULT-VALUE}).")
   String timeBudget;
