@@ -68,8 +68,9 @@ class BlasTest {
 
     float opB(int p, int j) { return tb ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j]; }
 
-    /** Checks c (the backend's output) element by element against a double-precision reference. */
-    void check(String what, float[] c) {
+    /** Double-precision reference C and a per-element tolerance, as {ref, tol}, each [m*n]. */
+    double[][] reference() {
+      double[] ref = new double[m * n], tol = new double[m * n];
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
           double s = 0, abs = 0;
@@ -78,13 +79,24 @@ class BlasTest {
             s += t;
             abs += Math.abs(t);
           }
-          double ref = alpha * s, scale = Math.abs(alpha) * abs;
+          double r = alpha * s, scale = Math.abs(alpha) * abs;
           if (beta != 0f) {
-            ref += (double) beta * c0[cOff + i * ldc + j];
+            r += (double) beta * c0[cOff + i * ldc + j];
             scale += Math.abs(beta * c0[cOff + i * ldc + j]);
           }
+          ref[i * n + j] = r;
           // worst-case float summation bound k * eps * sum|terms|, plus a tiny absolute floor
-          double tol = (k + 3) * 1.2e-7 * scale + 1e-30;
+          tol[i * n + j] = (k + 3) * 1.2e-7 * scale + 1e-30;
+        }
+      }
+      return new double[][] {ref, tol};
+    }
+
+    /** Checks c (the backend's output) element by element against {@link #reference()}. */
+    void check(String what, float[] c, double[][] refTol) {
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          double ref = refTol[0][i * n + j], tol = refTol[1][i * n + j];
           float got = c[cOff + i * ldc + j];
           if (!(Math.abs(got - ref) <= tol)) {
             fail(what + ": C[" + i + "," + j + "] = " + got + ", reference " + ref + " (tol " + tol + ")");
@@ -109,26 +121,32 @@ class BlasTest {
   @Test
   void allBackendsMatchReference() {
     Rng rng = new Rng(42);
-    List<Blas> backends = backends();
-    List<String> checked = new ArrayList<>();
+    List<Problem> problems = new ArrayList<>();
+    List<double[][]> refs = new ArrayList<>();
     for (int[] s : SHAPES) {
       for (int t = 0; t < 4; t++) {
-        boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
         for (float[] ab : ALPHA_BETA) {
-          Problem pr = Problem.random(rng, ta, tb, s[0], s[1], s[2], ab[0], ab[1]);
-          for (int threads = 1; threads <= 2; threads++) {
-            Parallel.setThreads(threads);
-            for (Blas blas : backends) {
-              blas.setThreads(threads);
-              float[] c = pr.c0.clone();
-              pr.run(blas, c);
-              String what = blas.name() + (blas instanceof JavaBlas jb ? "/" + jb.kernel() : "") + " threads=" + threads
-                  + " transA=" + ta + " transB=" + tb + " m,n,k=" + Arrays.toString(s)
-                  + " alpha=" + ab[0] + " beta=" + ab[1];
-              pr.check(what, c);
-              checked.add(what);
-            }
-          }
+          Problem pr = Problem.random(rng, (t & 1) != 0, (t & 2) != 0, s[0], s[1], s[2], ab[0], ab[1]);
+          problems.add(pr);
+          refs.add(pr.reference());
+        }
+      }
+    }
+    List<Blas> backends = backends();
+    List<String> checked = new ArrayList<>();
+    for (int threads = 1; threads <= 2; threads++) {
+      Parallel.setThreads(threads);
+      for (Blas blas : backends) {
+        blas.setThreads(threads);
+        for (int q = 0; q < problems.size(); q++) {
+          Problem pr = problems.get(q);
+          float[] c = pr.c0.clone();
+          pr.run(blas, c);
+          String what = blas.name() + (blas instanceof JavaBlas jb ? "/" + jb.kernel() : "") + " threads=" + threads
+              + " transA=" + pr.ta + " transB=" + pr.tb + " m,n,k=" + pr.m + "," + pr.n + "," + pr.k
+              + " alpha=" + pr.alpha + " beta=" + pr.beta;
+          pr.check(what, c, refs.get(q));
+          checked.add(what);
         }
       }
     }
