@@ -80,10 +80,8 @@ public final class GemmBench {
 
   private GemmBench() {}
 
-  /** A GEMM ready to run repeatedly on one backend. */
-  private interface Call extends AutoCloseable {
-    void run();
-
+  /** A GEMM with its operands allocated, ready to run repeatedly on one backend; close frees off-heap data. */
+  public interface Call extends Runnable, AutoCloseable {
     @Override default void close() {}
   }
 
@@ -165,7 +163,12 @@ public final class GemmBench {
     return out;
   }
 
-  private static Call prepare(String backend, Shape s, int threads) {
+  /**
+   * Allocates the operands of {@code s} (deterministic values in [-0.5, 0.5), C written with
+   * beta = 0) and returns the call {@code C = op(A)·op(B)} on {@code backend}. The caller sets
+   * the OpenBLAS / {@link Parallel} thread counts.
+   */
+  public static Call prepare(String backend, Shape s, int threads) {
     int aLen = s.m * s.k, bLen = s.k * s.n, cLen = s.m * s.n;
     float[] a = fill(new float[aLen], 1), b = fill(new float[bLen], 2), c = new float[cLen];
     switch (backend) {
