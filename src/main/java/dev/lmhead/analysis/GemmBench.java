@@ -32,6 +32,8 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 public final class GemmBench {
   /** Minimum duration of one timed repetition (small shapes repeat the call inside it). */
   public static final long MIN_REP_NANOS = 200_000_000L;
+  /** Minimum warm-up time per backend and measurement. */
+  public static final long MIN_WARMUP_NANOS = 1_000_000_000L;
 
   public static final List<String> BACKENDS = List.of("openblas", "java", "openblas-javacpp");
 
@@ -97,8 +99,9 @@ public final class GemmBench {
    * Measures several backends on one shape with their repetitions interleaved (rep 1 of each
    * backend, then rep 2 of each, ...), so slow drifts of a shared machine's load hit all backends
    * alike and their ratios stay meaningful. Warm-up repetitions last at least
-   * {@link #MIN_REP_NANOS} each and continue (beyond {@code warmup}, up to 8 more) until the rate
-   * is stable, so the JIT has compiled the Java kernels before timing starts.
+   * {@link #MIN_REP_NANOS} each, take at least {@link #MIN_WARMUP_NANOS} in all, and continue
+   * (beyond {@code warmup}, up to 10 more) until the rate has stopped rising for two reps, so the JIT
+   * has compiled the Java kernels before timing starts.
    */
   public static List<Result> compare(List<String> backends, Shape shape, int threads, int warmup, int reps) {
     if (reps < 1) throw new IllegalArgumentException("reps must be >= 1, got " + reps);
@@ -111,22 +114,24 @@ public final class GemmBench {
     try {
       for (int i = 0; i < nb; i++) calls[i] = prepare(backends.get(i), shape, threads);
       for (int i = 0; i < nb; i++) {
-        // At least `warmup` reps, then more (up to 8) until two consecutive rates agree within 10%:
-        // Vector API code runs ~100x slower until C2 has compiled it.
-        perRep[i] = 1;
-        double prev = 0;
-        for (int w = 0; w < warmup + 8; w++) {
+        // At least `warmup` reps and MIN_WARMUP_NANOS, then more (up to 10) until the rate has not
+        // risen by more than 10% for two reps: Vector API code runs ~100x slower until C2 compiles it.
+        double best = 0;
+        int stale = 0;
+        long warmStart = System.nanoTime();
+        for (int w = 0; w < warmup + 10; w++) {
           long t0 = System.nanoTime(), t;
           int done = 0;
           do {
             calls[i].run();
             done++;
           } while ((t = System.nanoTime() - t0) < MIN_REP_NANOS);
-          perRep[i] = (int) Math.max(1, Math.min(1_000_000, MIN_REP_NANOS * done / Math.max(1, t)));
-          double rate = (double) done / t;
-          if (w + 1 >= warmup && Math.abs(rate - prev) <= 0.1 * prev) break;
-          prev = rate;
+          double rate = (double) done / t; // calls per ns
+          stale = rate > 1.1 * best ? 0 : stale + 1;
+          best = Math.max(best, rate);
+          if (w + 1 >= warmup && stale >= 2 && System.nanoTime() - warmStart >= MIN_WARMUP_NANOS) break;
         }
+        perRep[i] = (int) Math.max(1, Math.min(1_000_000, MIN_REP_NANOS * best));
       }
       for (int r = 0; r < reps; r++) {
         for (int i = 0; i < nb; i++) {

@@ -197,19 +197,19 @@ public final class JavaBlas implements Blas {
                                  boolean first, float beta) {
     FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00,
         c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    // indices are linear in the loop counter so C2 can hoist the bounds checks
     for (int p = 0; p < kc; p++) {
-      FloatVector b0 = FloatVector.fromArray(S, pb, bo);
-      FloatVector b1 = FloatVector.fromArray(S, pb, bo + VL);
-      FloatVector av = FloatVector.broadcast(S, pa[ao]);
+      int ai = ao + 4 * p, bi = bo + NR * p;
+      FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+      FloatVector b1 = FloatVector.fromArray(S, pb, bi + VL);
+      FloatVector av = FloatVector.broadcast(S, pa[ai]);
       c00 = b0.fma(av, c00); c01 = b1.fma(av, c01);
-      av = FloatVector.broadcast(S, pa[ao + 1]);
+      av = FloatVector.broadcast(S, pa[ai + 1]);
       c10 = b0.fma(av, c10); c11 = b1.fma(av, c11);
-      av = FloatVector.broadcast(S, pa[ao + 2]);
+      av = FloatVector.broadcast(S, pa[ai + 2]);
       c20 = b0.fma(av, c20); c21 = b1.fma(av, c21);
-      av = FloatVector.broadcast(S, pa[ao + 3]);
+      av = FloatVector.broadcast(S, pa[ai + 3]);
       c30 = b0.fma(av, c30); c31 = b1.fma(av, c31);
-      ao += 4;
-      bo += NR;
     }
     store(c00, c01, c, co, first, beta);
     store(c10, c11, c, co + ldc, first, beta);
@@ -223,22 +223,21 @@ public final class JavaBlas implements Blas {
     FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
         c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int p = 0; p < kc; p++) {
-      FloatVector b0 = FloatVector.fromArray(S, pb, bo);
-      FloatVector b1 = FloatVector.fromArray(S, pb, bo + VL);
-      FloatVector av = FloatVector.broadcast(S, pa[ao]);
+      int ai = ao + 6 * p, bi = bo + NR * p;
+      FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+      FloatVector b1 = FloatVector.fromArray(S, pb, bi + VL);
+      FloatVector av = FloatVector.broadcast(S, pa[ai]);
       c00 = b0.fma(av, c00); c01 = b1.fma(av, c01);
-      av = FloatVector.broadcast(S, pa[ao + 1]);
+      av = FloatVector.broadcast(S, pa[ai + 1]);
       c10 = b0.fma(av, c10); c11 = b1.fma(av, c11);
-      av = FloatVector.broadcast(S, pa[ao + 2]);
+      av = FloatVector.broadcast(S, pa[ai + 2]);
       c20 = b0.fma(av, c20); c21 = b1.fma(av, c21);
-      av = FloatVector.broadcast(S, pa[ao + 3]);
+      av = FloatVector.broadcast(S, pa[ai + 3]);
       c30 = b0.fma(av, c30); c31 = b1.fma(av, c31);
-      av = FloatVector.broadcast(S, pa[ao + 4]);
+      av = FloatVector.broadcast(S, pa[ai + 4]);
       c40 = b0.fma(av, c40); c41 = b1.fma(av, c41);
-      av = FloatVector.broadcast(S, pa[ao + 5]);
+      av = FloatVector.broadcast(S, pa[ai + 5]);
       c50 = b0.fma(av, c50); c51 = b1.fma(av, c51);
-      ao += 6;
-      bo += NR;
     }
     store(c00, c01, c, co, first, beta);
     store(c10, c11, c, co + ldc, first, beta);
