@@ -19,6 +19,7 @@ public final class OpenBlas implements Blas {
 
   private final MethodHandle sgemm;
   private final MethodHandle setThreads;
+  private final MethodHandle getThreads;
   private final MethodHandle coreName;
   private int threads = 1;
 
@@ -34,6 +35,8 @@ public final class OpenBlas implements Blas {
         Linker.Option.critical(true));
     setThreads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(),
         FunctionDescriptor.ofVoid(I));
+    getThreads = linker.downcallHandle(lib.find("openblas_get_num_threads").orElseThrow(),
+        FunctionDescriptor.of(I));
     coreName = linker.downcallHandle(lib.find("openblas_get_corename").orElseThrow(),
         FunctionDescriptor.of(P));
   }
@@ -61,6 +64,11 @@ public final class OpenBlas implements Blas {
                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                     float beta, float[] c, int cOff, int ldc) {
     if (m == 0 || n == 0) return;
+    if (k == 0) {
+      // cblas rejects lda/ldb < max(1, k) here without touching C; BLAS semantics are C = beta * C.
+      scaleC(m, n, beta, c, cOff, ldc);
+      return;
+    }
     try {
       sgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
           MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
@@ -68,6 +76,15 @@ public final class OpenBlas implements Blas {
           MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
     } catch (Throwable t) {
       throw new IllegalStateException("cblas_sgemm failed", t);
+    }
+  }
+
+  private static void scaleC(int m, int n, float beta, float[] c, int cOff, int ldc) {
+    if (beta == 1f) return;
+    for (int i = 0; i < m; i++) {
+      int ci = cOff + i * ldc;
+      if (beta == 0f) java.util.Arrays.fill(c, ci, ci + n, 0f);
+      else Vec.scale(c, ci, n, beta);
     }
   }
 
@@ -80,6 +97,15 @@ public final class OpenBlas implements Blas {
     try {
       setThreads.invokeExact(threads);
       this.threads = threads;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /** The thread count OpenBLAS itself reports ({@code openblas_get_num_threads}). */
+  public int nativeThreads() {
+    try {
+      return (int) getThreads.invokeExact();
     } catch (Throwable t) {
       throw new IllegalStateException(t);
     }

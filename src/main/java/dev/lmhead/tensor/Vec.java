@@ -96,10 +96,13 @@ public final class Vec {
     return s;
   }
 
-  /** log(sum(exp(a))) over the slice, stable. */
+  /**
+   * log(sum(exp(a))) over the slice, stable: shifted by the maximum, so huge values do not
+   * overflow; an all -inf slice gives -inf and a +inf entry gives +inf (not NaN).
+   */
   public static float logSumExp(float[] a, int off, int n) {
     float m = max(a, off, n);
-    if (m == Float.NEGATIVE_INFINITY) return m;
+    if (m == Float.NEGATIVE_INFINITY || m == Float.POSITIVE_INFINITY) return m;
     return (float) (m + Math.log(sumExp(a, off, n, m)));
   }
 
