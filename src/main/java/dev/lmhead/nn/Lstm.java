@@ -286,10 +286,10 @@ public final class Lstm {
     for (int ub = S.loopBound(H); j < ub; j += VL) {
       FloatVector i = sigmoid(FloatVector.fromArray(S, z, iO + j));
       FloatVector f = sigmoid(FloatVector.fromArray(S, z, fO + j));
-      FloatVector g = FloatVector.fromArray(S, z, gO + j).lanewise(VectorOperators.TANH);
+      FloatVector g = Vec.tanh(FloatVector.fromArray(S, z, gO + j));
       FloatVector o = sigmoid(FloatVector.fromArray(S, z, oO + j));
       FloatVector cv = f.mul(FloatVector.fromArray(S, cPrev, cpOff + j)).add(i.mul(g));
-      FloatVector tcv = cv.lanewise(VectorOperators.TANH);
+      FloatVector tcv = Vec.tanh(cv);
       i.intoArray(z, iO + j);
       f.intoArray(z, fO + j);
       g.intoArray(z, gO + j);
@@ -299,9 +299,9 @@ public final class Lstm {
       o.mul(tcv).intoArray(h, hOff + j);
     }
     for (; j < H; j++) {
-      float i = sigmoid(z[iO + j]), f = sigmoid(z[fO + j]), g = (float) Math.tanh(z[gO + j]), o = sigmoid(z[oO + j]);
+      float i = sigmoid(z[iO + j]), f = sigmoid(z[fO + j]), g = Vec.tanh(z[gO + j]), o = sigmoid(z[oO + j]);
       float cv = f * cPrev[cpOff + j] + i * g;
-      float tcv = (float) Math.tanh(cv);
+      float tcv = Vec.tanh(cv);
       z[iO + j] = i;
       z[fO + j] = f;
       z[gO + j] = g;
@@ -358,11 +358,9 @@ public final class Lstm {
     }
   }
 
-  private static FloatVector sigmoid(FloatVector x) {
-    return ONE.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-  }
+  private static FloatVector sigmoid(FloatVector x) { return Vec.sigmoid(x); }
 
-  private static float sigmoid(float x) { return (float) (1.0 / (1.0 + Math.exp(-x))); }
+  private static float sigmoid(float x) { return Vec.sigmoid(x); }
 
   private static void checkLength(String what, float[] a, long need) {
     if (a == null || a.length < need) {
