@@ -36,7 +36,7 @@ import java.util.List;
  */
 public final class ClassSoftmax implements OutputLayer {
   /** Upper bound on any logits buffer, in floats (64 MiB). */
-  private static final long BLOCK_FLOATS = 16L << 20;
+  static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
   /** Validation that rejects every target outside [0, V), for targetLogProb. */
   private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
@@ -206,7 +206,7 @@ public final class ClassSoftmax implements OutputLayer {
   // ---------------------------------------------------------------- buffers
 
   private int classBlockRows(int n) {
-    return (int) Math.max(1, Math.min(n, BLOCK_FLOATS / numClasses));
+    return (int) Math.max(1, Math.min(n, blockFloats / numClasses));
   }
 
   private void ensure(int n) {
@@ -310,7 +310,7 @@ public final class ClassSoftmax implements OutputLayer {
       int a0 = rs[c], a1 = rs[c + 1];
       if (a0 == a1) continue;
       final int w0 = classStart[c], size = classStart[c + 1] - w0;
-      int sub = (int) Math.max(1, Math.min(a1 - a0, BLOCK_FLOATS / size));
+      int sub = (int) Math.max(1, Math.min(a1 - a0, blockFloats / size));
       float[] wl = wordBuffer(sub * size);
       for (int i0 = a0; i0 < a1; i0 += sub) {
         final int rows = Math.min(sub, a1 - i0), base = i0;

@@ -40,7 +40,7 @@ import jdk.incubator.vector.VectorOperators;
  */
 public final class HierarchicalSoftmax implements OutputLayer {
   /** Upper bound on the node-score buffer of {@link #logProb}, in floats (64 MiB). */
-  private static final long BLOCK_FLOATS = 16L << 20;
+  static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
   private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
   private final int vocab, dim;
@@ -234,7 +234,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
       java.util.Arrays.fill(out, 0, n, 0f);
       return;
     }
-    int block = (int) Math.max(1, Math.min(n, BLOCK_FLOATS / internal));
+    int block = (int) Math.max(1, Math.min(n, blockFloats / internal));
     if (scores.length < block * internal) scores = new float[block * internal];
     final float[] sc = scores;
     for (int r0 = 0; r0 < n; r0 += block) {

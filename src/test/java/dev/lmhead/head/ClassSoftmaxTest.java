@@ -37,6 +37,18 @@ class ClassSoftmaxTest {
   }
 
   @Test
+  void topKExactOnPeakedDistributions() {
+    // scaled-up weights make P(c|h) and P(w|c,h) peaked, so the class bound really prunes
+    for (String mode : new String[] {"freq", "equal"}) {
+      for (float sharp : new float[] {3f, 8f}) {
+        ClassSoftmax h = head(300, 8, 0, mode, true, 12);
+        for (Parameter p : h.parameters()) for (int i = 0; i < p.size(); i++) p.data[i] *= sharp;
+        for (int k : new int[] {1, 3, 10, 40}) HeadContract.topKMatchesSort(h, 12, k, 13 + k);
+      }
+    }
+  }
+
+  @Test
   void gradientsEveryReductionAndIgnoreIndex() {
     Loss[] losses = {Loss.MEAN, Loss.SUM, Loss.NONE, new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1),
         new Loss(Loss.Reduction.NONE, 0)};
@@ -110,26 +122,46 @@ class ClassSoftmaxTest {
   }
 
   @Test
-  void largeClassIsRowBlocked() {
-    // one class of 70,000 words: the [rows, |c|] logits buffer must be split into sub-blocks
-    int v = 70_000, d = 3, n = 300;
-    ClassSoftmax h = new ClassSoftmax(v, d, new int[] {0, 10, v}, spec(2, "equal", true), null, new Rng(8));
+  void rowBlockingGivesSameResults() {
+    // a tiny block bound splits the class layer into row blocks and the big class into sub-blocks
+    int v = 2000, d = 3, n = 40;
     Rng rng = new Rng(9);
     float[] x = TestData.gaussian(rng, n * d, 1);
-    int[] t = new int[n];
-    for (int i = 0; i < n; i++) t[i] = 10 + rng.nextInt(v - 10);
-    double l = h.forwardBackward(x, n, t, new float[n * d], Loss.SUM, null);
-    assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), l, 1e-3);
-    float[] lp = new float[2 * v];
-    h.logProb(x, 2, lp);
-    for (int r = 0; r < 2; r++) assertEquals(lp[r * v + t[r]], logProbOf(h, x, r, t[r]), 1e-5);
+    int[] t = TestData.zipfTargets(rng, n, v);
+    for (int i = 0; i < n; i += 2) t[i] = 10 + rng.nextInt(v - 10);
+    float[][] grads = new float[2][];
+    float[][] lps = new float[2][];
+    double[] losses = new double[2];
+    long saved = ClassSoftmax.blockFloats;
+    try {
+      for (int pass = 0; pass < 2; pass++) {
+        ClassSoftmax.blockFloats = pass == 0 ? saved : 5000; // one class has 1990 words: 2 rows per sub-block
+        ClassSoftmax h = new ClassSoftmax(v, d, new int[] {0, 4, 10, v}, spec(3, "equal", true), null, new Rng(8));
+        float[] gh = new float[n * d];
+        losses[pass] = h.forwardBackward(x, n, t, gh, Loss.SUM, null);
+        grads[pass] = concat(gh, h.wordWeight.grad, h.wordBias.grad, h.classWeight.grad, h.classBias.grad);
+        lps[pass] = new float[n * v];
+        h.logProb(x, n, lps[pass]);
+        if (pass == 1) {
+          assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), losses[1], 1e-3);
+          HeadContract.topKMatchesSort(h, n, 4, 2);
+        }
+      }
+    } finally {
+      ClassSoftmax.blockFloats = saved;
+    }
+    assertEquals(losses[0], losses[1], 1e-4);
+    assertArrayEquals(grads[0], grads[1], 1e-5f);
+    assertArrayEquals(lps[0], lps[1], 1e-5f);
   }
 
-  private static float logProbOf(OutputLayer h, float[] x, int row, int target) {
-    int d = h.inputDim();
-    float[] out = new float[1];
-    h.targetLogProb(java.util.Arrays.copyOfRange(x, row * d, row * d + d), 1, new int[] {target}, out);
-    return out[0];
+  static float[] concat(float[]... parts) {
+    int len = 0;
+    for (float[] p : parts) len += p.length;
+    float[] out = new float[len];
+    int o = 0;
+    for (float[] p : parts) { System.arraycopy(p, 0, out, o, p.length); o += p.length; }
+    return out;
   }
 
   @Test

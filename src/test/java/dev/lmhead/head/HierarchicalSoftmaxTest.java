@@ -35,6 +35,18 @@ class HierarchicalSoftmaxTest {
   }
 
   @Test
+  void topKExactOnPeakedDistributions() {
+    // scaled-up node vectors make branch probabilities near 0/1, so subtrees really get pruned
+    for (String tree : new String[] {"huffman", "balanced"}) {
+      for (float sharp : new float[] {3f, 8f}) {
+        HierarchicalSoftmax h = head(300, 8, tree, true, 12);
+        for (Parameter p : h.parameters()) for (int i = 0; i < p.size(); i++) p.data[i] *= sharp;
+        for (int k : new int[] {1, 3, 10, 40}) HeadContract.topKMatchesSort(h, 12, k, 13 + k);
+      }
+    }
+  }
+
+  @Test
   void gradientsEveryReductionAndIgnoreIndex() {
     Loss[] losses = {Loss.MEAN, Loss.SUM, Loss.NONE, new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1),
         new Loss(Loss.Reduction.NONE, 0)};
@@ -112,6 +124,23 @@ class HierarchicalSoftmaxTest {
     }
     assertArrayEquals(results[0], results[1], "gradients differ between 1 and 3 threads");
     assertArrayEquals(results[0], results[2], "gradients differ run to run");
+  }
+
+  @Test
+  void logProbRowBlockingGivesSameResults() {
+    int v = 97, d = 5, n = 13;
+    HierarchicalSoftmax h = head(v, d, "huffman", true, 3);
+    float[] x = TestData.gaussian(new Rng(4), n * d, 1);
+    float[] one = new float[n * v], blocked = new float[n * v];
+    h.logProb(x, n, one);
+    long saved = HierarchicalSoftmax.blockFloats;
+    try {
+      HierarchicalSoftmax.blockFloats = 3 * (v - 1); // 3 rows per block, 5 blocks
+      h.logProb(x, n, blocked);
+    } finally {
+      HierarchicalSoftmax.blockFloats = saved;
+    }
+    assertArrayEquals(one, blocked);
   }
 
   @Test
