@@ -30,9 +30,9 @@ import java.util.List;
  * sort), gathered into one [n, d] buffer in class order, and each class does three GEMMs on its
  * [size, d] weight slice (logits, dHidden, dWeight). Cost O(n·C·d + Σ_rows |c(t)|·d) instead of O(n·V·d).
  *
- * <p><b>Top-k</b> is exact by branch and bound: classes are visited in order of decreasing
- * log P(c|h) and the search stops as soon as log P(c|h) (an upper bound of every word in c) is
- * below the k-th best found so far.
+ * <p><b>Top-k</b> is exact by branch and bound: a class is scored for a row only while
+ * log P(c|h) (an upper bound of every word in c) can still beat the row's k-th best so far; rows are
+ * batched so each class slice is one GEMM (see {@link #topK}).
  */
 public final class ClassSoftmax implements OutputLayer {
   /** Upper bound on any logits buffer, in floats (64 MiB). */
@@ -40,7 +40,7 @@ public final class ClassSoftmax implements OutputLayer {
   /** Validation that rejects every target outside [0, V), for targetLogProb. */
   private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
-  private final int vocab, dim, numClasses, maxClassSize;
+  private final int vocab, dim, numClasses;
   private final HeadSpec spec;
   private final int[] classStart; // [C+1]
   private final int[] classOf;    // [V]
@@ -73,15 +73,12 @@ public final class ClassSoftmax implements OutputLayer {
     this.numClasses = c;
     this.classStart = classStart.clone();
     this.classOf = new int[vocab];
-    int maxSize = 0;
     for (int k = 0; k < c; k++) {
       if (classStart[k + 1] <= classStart[k]) {
         throw new IllegalArgumentException("class " + k + " is empty or boundaries not ascending: " + Arrays.toString(classStart));
       }
       Arrays.fill(classOf, classStart[k], classStart[k + 1], k);
-      maxSize = Math.max(maxSize, classStart[k + 1] - classStart[k]);
     }
-    this.maxClassSize = maxSize;
     float r = (float) (1.0 / Math.sqrt(dim)); // nn.Linear's default bound
     classWeight = new Parameter("class.weight", c, dim);
     rng.fillUniform(classWeight.data, -r, r);
@@ -392,44 +389,98 @@ public final class ClassSoftmax implements OutputLayer {
     }
   }
 
+  /**
+   * Exact top-k by branch and bound, batched so that each class's weight slice is read once per row
+   * block: (A) every row first visits its most probable class (rows grouped by that class, one GEMM
+   * per class); (B) then the classes are taken in order of decreasing batch mass {@code Σ_r P(c|h_r)},
+   * and class c is scored only for the rows that have not visited it and for which it can still
+   * matter, {@code log P(c|h) >= k-th best so far} (every word of c has {@code log P(w|h) <= log P(c|h)}).
+   * For a single row this is exactly the per-row search in order of decreasing log P(c|h), with the
+   * remaining classes skipped once the bound fails. Cost is at most one pass over Ww per row block.
+   */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
     if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
     ensure(n);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
+    TopKHeap heap = new TopKHeap(ids, vals, k, n);
+    final int cN = numClasses;
     int block = classBlockRows(n);
     float[] cl = classBuf;
-    float[] ww = wordWeight.data, wb = wordBias == null ? null : wordBias.data;
+    boolean[] visited = new boolean[block * cN];
+    int[] rows = new int[block];      // rows (within the block) to score for one class
+    int[] best = new int[block];
+    long[] keys = new long[cN];
+    double[] mass = new double[cN];
     for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      classLogProbs(hidden, r0, rows, cl);
-      Parallel.forRange(rows, 1, (a, b) -> {
-        // per-chunk scratch: class visiting order and one class's word scores
-        long[] keys = new long[numClasses];
-        float[] z = new float[maxClassSize];
-        TopKHeap heap = new TopKHeap(ids, vals, k);
-        for (int r = a; r < b; r++) {
-          int row = base + r, co = r * numClasses, ho = row * dim;
-          for (int c = 0; c < numClasses; c++) keys[c] = descendingKey(cl[co + c], c);
-          Arrays.sort(keys);
-          heap.reset(row);
-          for (int q = 0; q < numClasses; q++) {
-            int c = (int) keys[q];
-            float lpc = cl[co + c];
-            if (!heap.reachable(lpc)) break; // log P(w) <= log P(c) for every w in c, and later classes are worse
-            int w0 = classStart[c], size = classStart[c + 1] - w0;
-            for (int j = 0; j < size; j++) {
-              z[j] = Vec.dot(hidden, ho, ww, (w0 + j) * dim, dim) + (wb == null ? 0f : wb[w0 + j]);
-            }
-            float lse = Vec.logSumExp(z, 0, size);
-            for (int j = 0; j < size; j++) heap.offer(w0 + j, lpc + (z[j] - lse));
-          }
-          heap.finish();
+      final int nr = Math.min(block, n - r0);
+      classLogProbs(hidden, r0, nr, cl);
+      Arrays.fill(visited, false);
+      // (A) each row's most probable class
+      for (int r = 0; r < nr; r++) {
+        int b = 0;
+        for (int c = 1; c < cN; c++) if (cl[r * cN + c] > cl[r * cN + b]) b = c;
+        best[r] = b;
+      }
+      int[] rs = rowStart;
+      Arrays.fill(rs, 0, cN + 1, 0);
+      for (int r = 0; r < nr; r++) rs[best[r] + 1]++;
+      for (int c = 0; c < cN; c++) rs[c + 1] += rs[c];
+      for (int r = 0; r < nr; r++) rows[rs[best[r]]++] = r; // rs[c] now ends class c's group
+      for (int c = 0, from = 0; c < cN; c++) {
+        int to = rs[c];
+        if (to > from) {
+          System.arraycopy(rows, from, order, 0, to - from);
+          scoreClass(c, order, to - from, hidden, r0, cl, visited, heap);
+        }
+        from = to;
+      }
+      // (B) the other classes, by decreasing batch mass, for the rows they can still improve
+      Arrays.fill(mass, 0);
+      for (int r = 0; r < nr; r++) for (int c = 0; c < cN; c++) mass[c] += Math.exp(cl[r * cN + c]);
+      for (int c = 0; c < cN; c++) keys[c] = descendingKey((float) mass[c], c);
+      Arrays.sort(keys);
+      for (int q = 0; q < cN; q++) {
+        int c = (int) keys[q], m = 0;
+        for (int r = 0; r < nr; r++) {
+          if (!visited[r * cN + c] && heap.reachable(r0 + r, cl[r * cN + c])) rows[m++] = r;
+        }
+        if (m > 0) scoreClass(c, rows, m, hidden, r0, cl, visited, heap);
+      }
+    }
+    Parallel.forRange(n, 64, (a, b) -> {
+      for (int r = a; r < b; r++) heap.finish(r);
+    });
+    return new TopK(n, k, ids, vals);
+  }
+
+  /**
+   * Offers every word of class c to the heaps of the m block rows {@code rows[0..m)} (hidden rows
+   * {@code r0 + rows[i]}): gathers them, one GEMM against the class's weight slice (sub-blocked), then
+   * {@code log P(w|h) = log P(c|h) + z_w - logsumexp_c(z)} per row.
+   */
+  private void scoreClass(int c, int[] rows, int m, float[] hidden, int r0, float[] cl, boolean[] visited, TopKHeap heap) {
+    final int cN = numClasses, w0 = classStart[c], size = classStart[c + 1] - w0;
+    ensureGathered(m, false);
+    final float[] g = gathered;
+    Parallel.forRange(m, 64, (a, b) -> {
+      for (int i = a; i < b; i++) System.arraycopy(hidden, (r0 + rows[i]) * dim, g, i * dim, dim);
+    });
+    int sub = (int) Math.max(1, Math.min(m, blockFloats / size));
+    float[] wl = wordBuffer(sub * size);
+    for (int i0 = 0; i0 < m; i0 += sub) {
+      final int nn = Math.min(sub, m - i0), base = i0;
+      linear(g, i0, nn, dim, wordWeight, wordBias, w0, size, wl);
+      Parallel.forRange(nn, Math.max(1, 16384 / size), (a, b) -> {
+        for (int i = a; i < b; i++) {
+          int r = rows[base + i], off = i * size;
+          float lpc = cl[r * cN + c], lse = Vec.logSumExp(wl, off, size);
+          visited[r * cN + c] = true;
+          for (int j = 0; j < size; j++) heap.offer(r0 + r, w0 + j, lpc + (wl[off + j] - lse));
         }
       });
     }
-    return new TopK(n, k, ids, vals);
   }
 
   /** A long whose ascending order is descending {@code value}, then ascending {@code c}. */

@@ -278,22 +278,21 @@ public final class HierarchicalSoftmax implements OutputLayer {
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int stackSize = tree.maxDepth() + 2;
+    TopKHeap heap = new TopKHeap(ids, vals, k, n);
     Parallel.forRange(n, 4, (a, b) -> {
       // DFS stack of (node id, path log-prob); at most depth+1 entries are live
       int[] stackNode = new int[stackSize];
       float[] stackLp = new float[stackSize];
-      TopKHeap heap = new TopKHeap(ids, vals, k);
       for (int r = a; r < b; r++) {
         int ho = r * dim;
-        heap.reset(r);
         int top = 0;
         stackNode[top] = tree.root();
         stackLp[top++] = 0f;
         while (top > 0) {
           int node = stackNode[--top];
           float lp = stackLp[top];
-          if (!heap.reachable(lp)) continue; // every leaf below has log-prob <= lp
-          if (node < vocab) { heap.offer(node, lp); continue; }
+          if (!heap.reachable(r, lp)) continue; // every leaf below has log-prob <= lp
+          if (node < vocab) { heap.offer(r, node, lp); continue; }
           int q = node - vocab;
           float s = score(q, hidden, ho);
           float right = lp + logSigmoid(s, 1), left = lp + logSigmoid(s, 0);
@@ -304,7 +303,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
           stackNode[top] = rightFirst ? tree.right(q) : tree.left(q);
           stackLp[top++] = rightFirst ? right : left;
         }
-        heap.finish();
+        heap.finish(r);
       }
     });
     return new TopK(n, k, ids, vals);

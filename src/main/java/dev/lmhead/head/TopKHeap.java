@@ -1,44 +1,40 @@
 package dev.lmhead.head;
 
 /**
- * Incremental exact top-k of one row, for heads that discover candidates piece by piece
- * (branch-and-bound over classes or tree nodes). A bounded min-heap on (value asc, id desc) kept
- * directly in the {@link TopK} result slots of the current row; {@link #finish()} sorts them best
- * first with the same tie rule as {@link TopK#better} (larger value, then smaller id).
+ * Incremental exact top-k for heads that discover candidates piece by piece (branch and bound over
+ * classes or tree nodes). Row r keeps a bounded min-heap on (value asc, id desc) directly in its
+ * {@link TopK} result slots {@code r*k .. r*k+k-1}; {@link #finish(int)} sorts them best first with the
+ * same tie rule as {@link TopK#better} (larger value, then smaller id).
  *
- * <p>One instance per worker thread, reused across rows with {@link #reset(int)}: no allocation per row.
+ * <p>Rows are independent: different threads may work on different rows at the same time.
  */
 final class TopKHeap {
   private final int[] ids;
   private final float[] vals;
   private final int k;
-  private int off, size;
+  private final int[] size; // [n] filled slots per row
 
-  TopKHeap(int[] ids, float[] vals, int k) {
+  TopKHeap(int[] ids, float[] vals, int k, int n) {
     this.ids = ids;
     this.vals = vals;
     this.k = k;
-  }
-
-  /** Starts collecting row {@code row} (slots {@code row*k .. row*k+k-1}). */
-  void reset(int row) {
-    off = row * k;
-    size = 0;
+    this.size = new int[n];
   }
 
   /**
-   * false when nothing with a value {@code <= bound} can enter any more: the heap is full and the
-   * bound is below the current k-th best. (An equal bound is kept: a smaller id could still win the tie.)
+   * false when nothing with a value {@code <= bound} can enter row {@code row} any more: its heap is
+   * full and the bound is below its k-th best. (An equal bound is kept: a smaller id could win the tie.)
    */
-  boolean reachable(float bound) {
-    return size < k || bound >= vals[off];
+  boolean reachable(int row, float bound) {
+    return size[row] < k || bound >= vals[row * k];
   }
 
-  void offer(int id, float v) {
-    if (size < k) {
-      ids[off + size] = id;
-      vals[off + size] = v;
-      int c = size++;
+  void offer(int row, int id, float v) {
+    int off = row * k;
+    if (size[row] < k) {
+      ids[off + size[row]] = id;
+      vals[off + size[row]] = v;
+      int c = size[row]++;
       while (c > 0) {
         int p = (c - 1) >>> 1;
         if (TopK.better(vals[off + p], ids[off + p], vals[off + c], ids[off + c])) { swap(off + p, off + c); c = p; } else break;
@@ -58,9 +54,9 @@ final class TopKHeap {
     }
   }
 
-  /** Sorts the row best first. */
-  void finish() {
-    TopK.sortDescending(ids, vals, off, size);
+  /** Sorts row {@code row} best first. */
+  void finish(int row) {
+    TopK.sortDescending(ids, vals, row * k, size[row]);
   }
 
   private void swap(int a, int b) {
