@@ -7,7 +7,6 @@ import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Hierarchical softmax (Morin &amp; Bengio 2005; word2vec / fastText style) over a {@link BinaryTree}
@@ -105,14 +104,14 @@ public final class HierarchicalSoftmax implements OutputLayer {
 
   /** log σ(s) for bit 1 (right), log σ(-s) for bit 0 (left). */
   private static float logSigmoid(float s, int bit) {
-    float l = (float) Math.log1p(Math.exp(-Math.abs(s)));
+    float l = Vec.softplusNeg(Math.abs(s));
     return bit == 1 ? Math.min(s, 0f) - l : -Math.max(s, 0f) - l;
   }
 
   /** σ(s), stable for any s. */
   private static float sigmoid(float s) {
-    double e = Math.exp(-Math.abs(s));
-    return (float) (s >= 0 ? 1 / (1 + e) : e / (1 + e));
+    float e = Vec.exp(-Math.abs(s));
+    return s >= 0 ? 1f / (1f + e) : e / (1f + e);
   }
 
   // ---------------------------------------------------------------- training and target log-probs
@@ -266,10 +265,9 @@ public final class HierarchicalSoftmax implements OutputLayer {
     var sp = Vec.S;
     int i = 0;
     for (int ub = sp.loopBound(n); i < ub; i += sp.length()) {
-      FloatVector.fromArray(sp, s, so + i).abs().neg().lanewise(VectorOperators.EXP)
-          .lanewise(VectorOperators.LOG1P).intoArray(out, i);
+      Vec.softplusNeg(FloatVector.fromArray(sp, s, so + i).abs()).intoArray(out, i);
     }
-    for (; i < n; i++) out[i] = (float) Math.log1p(Math.exp(-Math.abs(s[so + i])));
+    for (; i < n; i++) out[i] = Vec.softplusNeg(Math.abs(s[so + i]));
   }
 
   @Override

@@ -69,6 +69,11 @@ public final class OpenBlas implements Blas {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
     }
+    // Small products (an LSTM step is [20,200]x[200,800]) run on one thread: OpenBLAS's thread hand-off
+    // costs more than it saves there, and with contended cores its spinning workers collapse (measured
+    // 0.2 GFLOP/s on 2 threads vs 12 on 1 under load). The switch depends only on the shape.
+    int want = (long) m * n * k < SMALL_GEMM ? 1 : threads;
+    if (want != nativeNow) setNative(want);
     try {
       sgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
           MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
@@ -76,6 +81,19 @@ public final class OpenBlas implements Blas {
           MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
     } catch (Throwable t) {
       throw new IllegalStateException("cblas_sgemm failed", t);
+    }
+  }
+
+  /** Multiply-adds below which a GEMM runs single-threaded (-Dlmhead.blas.small, default 2^23). */
+  static final long SMALL_GEMM = Long.getLong("lmhead.blas.small", 1L << 23);
+  private int nativeNow = -1;
+
+  private void setNative(int n) {
+    try {
+      setThreads.invokeExact(n);
+      nativeNow = n;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
     }
   }
 
@@ -97,6 +115,7 @@ public final class OpenBlas implements Blas {
     try {
       setThreads.invokeExact(threads);
       this.threads = threads;
+      this.nativeNow = threads;
     } catch (Throwable t) {
       throw new IllegalStateException(t);
     }
