@@ -70,6 +70,8 @@ public final class TrainCommand implements Callable<Integer> {
   int logInterval;
   @Option(names = "--save-every", defaultValue = "5m", description = "Also write the resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;
+  @Option(names = "--val-every", defaultValue = "0", description = "Also measure validation perplexity every this much training time, e.g. 5m (default: epoch ends only).")
+  String valEvery;
   @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
   Path output;
   @Option(names = "--resume", description = "Continue the run in --output from its last checkpoint.")
@@ -84,7 +86,8 @@ public final class TrainCommand implements Callable<Integer> {
     Setup.threadsAndBlas(threads, blas);
     double budget = Setup.parseDuration("--time-budget", timeBudget);
     TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay,
-        decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery)).validate();
+        decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery),
+        Setup.parseDuration("--val-every", valEvery)).validate();
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
     if (minCount < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCount);
     if (maxVocab < 0) throw new IllegalArgumentException("--max-vocab must be >= 0, got " + maxVocab);

@@ -127,6 +127,7 @@ public final class Trainer {
     boolean budgetHit = false;
     long lastSave = System.nanoTime();
     int startEpoch = epoch;
+    if (cfg.valEveryS() > 0) nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
     for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
       if (resumedMidEpoch && epoch == startEpoch) {
         batcher.seek(position);
@@ -173,6 +174,10 @@ public final class Trainer {
           if ((cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens())) {
             budgetHit = true;
             break;
+          }
+          if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
+            midEpochValidation();
+            nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
           }
           if (cfg.saveEveryS() > 0 && (System.nanoTime() - lastSave) / 1e9 >= cfg.saveEveryS()) {
             saveLast(false);
@@ -222,6 +227,24 @@ public final class Trainer {
         "test_tokens", test.tokens(), "train_tokens", tokens, "train_seconds", trainSeconds,
         "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "eval_batch", cfg.evalBatch()));
     return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit);
+  }
+
+  private double nextVal = Double.POSITIVE_INFINITY;
+
+  /** Validation inside an epoch: the recurrent state is kept, the best model saved if it improved. */
+  private void midEpochValidation() throws IOException {
+    float[] h = model.stateH().clone(), c = model.stateC().clone();
+    Evaluator.Result val = validate();
+    System.arraycopy(h, 0, model.stateH(), 0, h.length);
+    System.arraycopy(c, 0, model.stateC(), 0, c.length);
+    boolean improved = val.ppl() < bestVal;
+    if (improved) {
+      bestVal = val.ppl();
+      Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
+          Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(val.ppl())));
+    }
+    metrics.write("valid", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", val.ppl(), "valid_loss", val.meanNll(),
+        "lr", lr, "train_seconds", trainSeconds, "best", improved));
   }
 
   private Evaluator.Result validate() {
