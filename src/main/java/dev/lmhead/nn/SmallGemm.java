@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class SmallGemm {
   private static final VectorSpecies<Float> S = Vec.S;
   private static final int VL = S.length();
-  /** Columns per parallel chunk, at least: below this the fork/join costs more than it saves. */
+  /** Flops per parallel chunk, at least: below this the fork/join costs more than it saves. */
   private static final int MIN_CHUNK_FLOPS = 1 << 20;
 
   private SmallGemm() {}
@@ -32,6 +32,10 @@ final class SmallGemm {
     int panels = (N + 2 * VL - 1) / (2 * VL);
     long flopsPerPanel = 2L * M * K * 2 * VL;
     int minPanels = (int) Math.max(1, MIN_CHUNK_FLOPS / flopsPerPanel);
+    if (Math.min(Parallel.threads(), panels / minPanels) <= 1) { // inline, without allocating a lambda
+      mulColumns(M, K, a, aOff, lda, p, pOff, ldp, accumulate, c, cOff, ldc, 0, N);
+      return;
+    }
     Parallel.forRange(panels, minPanels, (from, to) ->
         mulColumns(M, K, a, aOff, lda, p, pOff, ldp, accumulate, c, cOff, ldc, from * 2 * VL, Math.min(N, to * 2 * VL)));
   }
