@@ -20,14 +20,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lmhead bench}: speed measurements, each with PyTorch measured in the same run. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", abbreviateSynopsis = true, mixinStandardHelpOptions = true,
     description = "Benchmarks (speed belongs here, never in unit tests).",
     subcommands = {BenchCommand.Train.class})
 public final class BenchCommand implements Runnable {
   @Override public void run() { picocli.CommandLine.usage(this, System.out); }
 
   /** End-to-end LSTM LM training tokens/s, lmhead vs PyTorch on CPU, same data, shapes and threads. */
-  @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+  @Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
       description = {"End-to-end training speed (tokens/s) of an LSTM LM, lmhead vs PyTorch (same run, same threads).",
           "Times --steps windows of forward + backward + clipping + SGD after --warmup windows, --repeats times; reports the median."})
   public static final class Train implements Callable<Integer> {

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * Exit code 0 when every check of every file passes, 1 when some check fails, 2 (one-line error)
  * when a file cannot be read, is malformed, or names an unknown head.
  */
-@Command(name = "check-fixture", mixinStandardHelpOptions = true,
+@Command(name = "check-fixture", abbreviateSynopsis = true, mixinStandardHelpOptions = true,
     description = {"Check lmhead's output layers against PyTorch parity fixtures (safetensors files in the format of shared/fixtures/README.md).",
         "Compares output, loss, log_prob, predict and every gradient; exit 0 only if all pass."})
 public final class CheckFixtureCommand implements Callable<Integer> {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code lmhead eval}: perplexity of a trained model on a split or any text file. */
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "eval", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Perplexity of a trained model.", Evaluator.DEFINITION + "."})
 public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "Run directory written by 'lmhead train'.")

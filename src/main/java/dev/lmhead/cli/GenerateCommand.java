@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code lmhead generate}: samples text from a trained model. */
-@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "generate", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = "Sample words from a trained model (temperature and top-k sampling).")
 public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "Run directory written by 'lmhead train'.")

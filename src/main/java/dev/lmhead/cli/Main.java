@@ -29,6 +29,7 @@ public final class Main implements Runnable {
     cl.addSubcommand(new GenerateCommand());
     cl.addSubcommand(new BenchCommand());
     cl.addSubcommand(new RankCommand());
+    cl.addSubcommand(new CompareCommand());
     cl.addSubcommand(new CheckFixtureCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {

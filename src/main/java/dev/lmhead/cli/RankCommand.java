@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
  * {@code lmhead rank}: the numerical rank of a trained model's log-prob matrix A [N, V]
  * (rows = log P(.|c_i) for N real contexts), the softmax bottleneck of Yang et al. (2018).
  */
-@Command(name = "rank", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "rank", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Rank and singular-value spectrum of a model's log-prob matrix A [N, V] on real contexts.",
         "A softmax head has rank(A) <= d+1 (d+2 with an output bias); a mixture of softmaxes is not bounded."})
 public final class RankCommand implements Callable<Integer> {

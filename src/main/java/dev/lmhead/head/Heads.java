@@ -8,7 +8,7 @@ public final class Heads {
   private Heads() {}
 
   /** The names accepted by {@code --head}. */
-  public static final String NAMES = "full, adaptive, mos";
+  public static final String NAMES = "full, class, hsm, adaptive, mos";
 
   /**
    * @param counts     unigram counts of the training split by word id (ids sorted by descending
@@ -18,6 +18,8 @@ public final class Heads {
   public static OutputLayer create(HeadSpec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
     return switch (spec.type()) {
       case "full" -> new FullSoftmax(vocab, dim, spec.bias(), tiedWeight, rng);
+      case "class" -> ClassSoftmax.create(spec, vocab, dim, counts, tiedWeight, rng);
+      case "hsm" -> HierarchicalSoftmax.create(spec, vocab, dim, counts, tiedWeight, rng);
       case "adaptive" -> AdaptiveSoftmax.create(spec, vocab, dim, tiedWeight, rng);
       case "mos" -> MixtureOfSoftmaxes.fromSpec(spec, vocab, dim, tiedWeight, rng);
       default -> throw new IllegalArgumentException("--head must be one of " + NAMES + ", got '" + spec.type() + "'");

@@ -353,12 +353,12 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       FloatVector p = FloatVector.fromArray(S, acc, ao + i);
       FloatVector q = FloatVector.fromArray(S, x, xo + i).add(shift);
       FloatVector hi = p.max(q);
-      FloatVector d = p.sub(q).abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+      FloatVector d = Vec.softplusNeg(p.sub(q).abs());
       hi.add(d).intoArray(acc, ao + i);
     }
     for (; i < n; i++) {
       float p = acc[ao + i], q = x[xo + i] + shift;
-      acc[ao + i] = (float) (Math.max(p, q) + Math.log1p(Math.exp(-Math.abs(p - q))));
+      acc[ao + i] = Math.max(p, q) + Vec.softplusNeg(Math.abs(p - q));
     }
   }
 

@@ -19,6 +19,7 @@ public final class OpenBlas implements Blas {
 
   private final MethodHandle sgemm;
   private final MethodHandle setThreads;
+  private final MethodHandle getThreads;
   private final MethodHandle coreName;
   private int threads = 1;
 
@@ -34,6 +35,8 @@ public final class OpenBlas implements Blas {
         Linker.Option.critical(true));
     setThreads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(),
         FunctionDescriptor.ofVoid(I));
+    getThreads = linker.downcallHandle(lib.find("openblas_get_num_threads").orElseThrow(),
+        FunctionDescriptor.of(I));
     coreName = linker.downcallHandle(lib.find("openblas_get_corename").orElseThrow(),
         FunctionDescriptor.of(P));
   }
@@ -61,6 +64,16 @@ public final class OpenBlas implements Blas {
                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                     float beta, float[] c, int cOff, int ldc) {
     if (m == 0 || n == 0) return;
+    if (k == 0) {
+      // cblas rejects lda/ldb < max(1, k) here without touching C; BLAS semantics are C = beta * C.
+      scaleC(m, n, beta, c, cOff, ldc);
+      return;
+    }
+    // Small products (an LSTM step is [20,200]x[200,800]) run on one thread: OpenBLAS's thread hand-off
+    // costs more than it saves there, and with contended cores its spinning workers collapse (measured
+    // 0.2 GFLOP/s on 2 threads vs 12 on 1 under load). The switch depends only on the shape.
+    int want = (long) m * n * k < SMALL_GEMM ? 1 : threads;
+    if (want != nativeNow) setNative(want);
     try {
       sgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
           MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
@@ -68,6 +81,28 @@ public final class OpenBlas implements Blas {
           MemorySegment.ofArray(c).asSlice(4L * cOff), ldc);
     } catch (Throwable t) {
       throw new IllegalStateException("cblas_sgemm failed", t);
+    }
+  }
+
+  /** Multiply-adds below which a GEMM runs single-threaded (-Dlmhead.blas.small, default 2^23). */
+  static final long SMALL_GEMM = Long.getLong("lmhead.blas.small", 1L << 23);
+  private int nativeNow = -1;
+
+  private void setNative(int n) {
+    try {
+      setThreads.invokeExact(n);
+      nativeNow = n;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  private static void scaleC(int m, int n, float beta, float[] c, int cOff, int ldc) {
+    if (beta == 1f) return;
+    for (int i = 0; i < m; i++) {
+      int ci = cOff + i * ldc;
+      if (beta == 0f) java.util.Arrays.fill(c, ci, ci + n, 0f);
+      else Vec.scale(c, ci, n, beta);
     }
   }
 
@@ -80,6 +115,16 @@ public final class OpenBlas implements Blas {
     try {
       setThreads.invokeExact(threads);
       this.threads = threads;
+      this.nativeNow = threads;
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  /** The thread count OpenBLAS itself reports ({@code openblas_get_num_threads}). */
+  public int nativeThreads() {
+    try {
+      return (int) getThreads.invokeExact();
     } catch (Throwable t) {
       throw new IllegalStateException(t);
     }

@@ -5,8 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vectorised kernels on float[] slices (Vector API). exp goes through {@code lanewise(EXP)},
- * which JDK 25 intrinsifies (see shared notes: ~12x scalar, error <= 7e-8 relative).
+ * Vectorised kernels on float[] slices (Vector API). exp, tanh and sigmoid are our own FMA polynomials
+ * (deterministic: see below), close in speed to the intrinsified {@code lanewise(EXP)} and about 2 ulp
+ * accurate.
  */
 public final class Vec {
   public static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -14,13 +15,133 @@ public final class Vec {
 
   private Vec() {}
 
+  // ---------------------------------------------------------------------------------------------
+  // Deterministic elementary functions.
+  //
+  // The Vector API's lanewise(EXP/TANH/LOG1P) and reduceLanes(ADD) give different bits when a method
+  // runs interpreted or C1-compiled (Java fallback) and when C2 intrinsifies it (SVML, tree reduction).
+  // When that switch happens depends on JIT timing, so two identical training runs would drift apart
+  // in the 7th digit. Everything below uses only IEEE-exact lane operations (add, mul, fma, div,
+  // compare, blend, bit casts), so every lane gives the bits of its scalar twin whatever the JIT
+  // does: results are reproducible run to run for a fixed thread count.
+  // ---------------------------------------------------------------------------------------------
+
+  private static final float LOG2E = 1.44269504088896341f, MAGIC = 12582912f; // 1.5 * 2^23
+  private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+  private static final float EXP_LO = -87.33654f, EXP_HI = 88.72283f;
+  private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+      P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+  private static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
+
+  private static FloatVector b(FloatVector like, float v) { return FloatVector.broadcast(like.species(), v); }
+
+  /** e^x for every lane (Cephes expf polynomial; max relative error ~2 ulp; 0 below -87.34, +inf above ln(FLT_MAX)). */
+  public static FloatVector exp(FloatVector x) {
+    FloatVector c = x.max(EXP_LO).min(EXP_HI);
+    FloatVector t = c.fma(LOG2E, MAGIC);                 // MAGIC + round(x log2 e)
+    FloatVector n = t.sub(MAGIC);
+    FloatVector r = n.fma(b(x, -LN2_HI), c);
+    r = n.fma(b(x, -LN2_LO), r);
+    FloatVector p = r.fma(P0, P1).fma(r, b(x, P2)).fma(r, b(x, P3)).fma(r, b(x, P4)).fma(r, b(x, P5));
+    FloatVector y = p.fma(r.mul(r), r).add(1f);
+    // 2^n as 2^h * 2^(n-h), h = n >> 1, so that n = 128 (x near ln FLT_MAX) stays finite
+    var ni = t.reinterpretAsInts().sub(MAGIC_BITS);
+    var h = ni.lanewise(VectorOperators.ASHR, 1);
+    FloatVector pa = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    FloatVector pb = ni.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    FloatVector e = y.mul(pa).mul(pb);
+    e = e.blend(0f, x.lt(EXP_LO));
+    return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+  }
+
+  /** Scalar twin of {@link #exp(FloatVector)}: bit-identical to each lane. */
+  public static float exp(float x) {
+    if (x != x) return x;
+    float c = Math.min(Math.max(x, EXP_LO), EXP_HI);
+    float t = Math.fma(c, LOG2E, MAGIC);
+    float n = t - MAGIC;
+    float r = Math.fma(n, -LN2_HI, c);
+    r = Math.fma(n, -LN2_LO, r);
+    float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+    float y = Math.fma(p, r * r, r) + 1f;
+    int ni = Float.floatToRawIntBits(t) - MAGIC_BITS, h = ni >> 1;
+    float e = y * Float.intBitsToFloat((h + 127) << 23) * Float.intBitsToFloat((ni - h + 127) << 23);
+    if (x < EXP_LO) return 0f;
+    return x > EXP_HI ? Float.POSITIVE_INFINITY : e;
+  }
+
+  private static final float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f,
+      T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
+
+  /** tanh for every lane (Cephes tanhf: polynomial below |x| 0.625, else 1 - 2/(e^{2|x|}+1)). */
+  public static FloatVector tanh(FloatVector x) {
+    FloatVector ax = x.abs();
+    FloatVector z = x.mul(x);
+    FloatVector small = z.fma(T0, T1).fma(z, b(x, T2)).fma(z, b(x, T3)).fma(z, b(x, T4)).mul(z).fma(x, x);
+    FloatVector big = FloatVector.broadcast(x.species(), 1f).sub(FloatVector.broadcast(x.species(), 2f).div(exp(ax.add(ax)).add(1f)));
+    big = big.blend(big.neg(), x.lt(0f));
+    return big.blend(small, ax.lt(0.625f));
+  }
+
+  /** Scalar twin of {@link #tanh(FloatVector)}. */
+  public static float tanh(float x) {
+    float ax = Math.abs(x);
+    if (ax < 0.625f) {
+      float z = x * x;
+      return Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(z, T0, T1), z, T2), z, T3), z, T4) * z, x, x);
+    }
+    float big = 1f - 2f / (exp(ax + ax) + 1f);
+    return x < 0f ? -big : big;
+  }
+
+  /** 1 / (1 + e^{-x}) for every lane. */
+  public static FloatVector sigmoid(FloatVector x) {
+    return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+  }
+
+  /** Scalar twin of {@link #sigmoid(FloatVector)}. */
+  public static float sigmoid(float x) { return 1f / (exp(-x) + 1f); }
+
+  /**
+   * log(1 + y) for lanes with y in [0, 1] (as in log(1 + e^{-|x|}), the log-sigmoid / log-add-exp
+   * correction): 2 atanh(s) with s = y / (2 + y) in [0, 1/3], odd series to s^15 (error < 1 ulp).
+   */
+  public static FloatVector log1pUnit(FloatVector y) {
+    FloatVector s = y.div(y.add(2f));
+    FloatVector z = s.mul(s);
+    FloatVector p = z.fma(1f / 15, 1f / 13).fma(z, b(y, 1f / 11)).fma(z, b(y, 1f / 9)).fma(z, b(y, 1f / 7))
+        .fma(z, b(y, 1f / 5)).fma(z, b(y, 1f / 3)).fma(z, b(y, 1f));
+    return s.add(s).mul(p);
+  }
+
+  /** Scalar twin of {@link #log1pUnit(FloatVector)}. */
+  public static float log1pUnit(float y) {
+    float s = y / (y + 2f);
+    float z = s * s;
+    float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(z, 1f / 15, 1f / 13), z, 1f / 11), z, 1f / 9), z, 1f / 7), z, 1f / 5), z, 1f / 3), z, 1f);
+    return (s + s) * p;
+  }
+
+  /** log(1 + e^{-a}) for a >= 0 (softplus of -a), every lane. */
+  public static FloatVector softplusNeg(FloatVector a) { return log1pUnit(exp(a.neg())); }
+
+  /** Scalar twin of {@link #softplusNeg(FloatVector)}. */
+  public static float softplusNeg(float a) { return log1pUnit(exp(-a)); }
+
+  /** Sum of the lanes in lane order (bitwise the same interpreted or compiled, unlike reduceLanes). */
+  public static float hsum(FloatVector v) {
+    float s = 0f;
+    for (int i = 0; i < v.length(); i++) s += v.lane(i);
+    return s;
+  }
+
   public static float dot(float[] a, int ao, float[] b, int bo, int n) {
     int i = 0;
     FloatVector acc = FloatVector.zero(S);
     for (int ub = S.loopBound(n); i < ub; i += L) {
       acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = hsum(acc);
     for (; i < n; i++) s += a[ao + i] * b[bo + i];
     return s;
   }
@@ -70,10 +191,10 @@ public final class Vec {
     FloatVector acc = FloatVector.zero(S);
     FloatVector sh = FloatVector.broadcast(S, shift);
     for (int ub = S.loopBound(n); i < ub; i += L) {
-      acc = acc.add(FloatVector.fromArray(S, a, off + i).sub(sh).lanewise(VectorOperators.EXP));
+      acc = acc.add(exp(FloatVector.fromArray(S, a, off + i).sub(sh)));
     }
-    double s = acc.reduceLanes(VectorOperators.ADD);
-    for (; i < n; i++) s += Math.exp(a[off + i] - shift);
+    double s = hsum(acc);
+    for (; i < n; i++) s += exp(a[off + i] - shift);
     return s;
   }
 
@@ -83,23 +204,26 @@ public final class Vec {
     FloatVector acc = FloatVector.zero(S);
     FloatVector sh = FloatVector.broadcast(S, shift);
     for (int ub = S.loopBound(n); i < ub; i += L) {
-      FloatVector e = FloatVector.fromArray(S, a, off + i).sub(sh).lanewise(VectorOperators.EXP);
+      FloatVector e = exp(FloatVector.fromArray(S, a, off + i).sub(sh));
       e.intoArray(a, off + i);
       acc = acc.add(e);
     }
-    double s = acc.reduceLanes(VectorOperators.ADD);
+    double s = hsum(acc);
     for (; i < n; i++) {
-      float e = (float) Math.exp(a[off + i] - shift);
+      float e = exp(a[off + i] - shift);
       a[off + i] = e;
       s += e;
     }
     return s;
   }
 
-  /** log(sum(exp(a))) over the slice, stable. */
+  /**
+   * log(sum(exp(a))) over the slice, stable: shifted by the maximum, so huge values do not
+   * overflow; an all -inf slice gives -inf and a +inf entry gives +inf (not NaN).
+   */
   public static float logSumExp(float[] a, int off, int n) {
     float m = max(a, off, n);
-    if (m == Float.NEGATIVE_INFINITY) return m;
+    if (m == Float.NEGATIVE_INFINITY || m == Float.POSITIVE_INFINITY) return m;
     return (float) (m + Math.log(sumExp(a, off, n, m)));
   }
 
@@ -131,17 +255,17 @@ public final class Vec {
     int i = 0;
     for (int ub = S.loopBound(n); i < ub; i += L) {
       FloatVector x = FloatVector.fromArray(S, a, off + i);
-      FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(a, off + i);
+      sigmoid(x).intoArray(a, off + i);
     }
-    for (; i < n; i++) a[off + i] = (float) (1.0 / (1.0 + Math.exp(-a[off + i])));
+    for (; i < n; i++) a[off + i] = sigmoid(a[off + i]);
   }
 
   public static void tanhInPlace(float[] a, int off, int n) {
     int i = 0;
     for (int ub = S.loopBound(n); i < ub; i += L) {
-      FloatVector.fromArray(S, a, off + i).lanewise(VectorOperators.TANH).intoArray(a, off + i);
+      tanh(FloatVector.fromArray(S, a, off + i)).intoArray(a, off + i);
     }
-    for (; i < n; i++) a[off + i] = (float) Math.tanh(a[off + i]);
+    for (; i < n; i++) a[off + i] = tanh(a[off + i]);
   }
 
   public static double sumSquares(float[] a, int off, int n) {
@@ -151,7 +275,7 @@ public final class Vec {
       FloatVector x = FloatVector.fromArray(S, a, off + i);
       acc = x.fma(x, acc);
     }
-    double s = acc.reduceLanes(VectorOperators.ADD);
+    double s = hsum(acc);
     for (; i < n; i++) s += (double) a[off + i] * a[off + i];
     return s;
   }

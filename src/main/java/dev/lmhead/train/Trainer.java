@@ -105,8 +105,8 @@ public final class Trainer {
       throw new UserError(f + ": recurrent state does not match --batch " + cfg.batch());
     }
     resumedMidEpoch = position > 0;
-    say(String.format("resumed from %s: epoch %d, step %d, %d tokens, lr %.4g, best valid ppl %.2f",
-        f, epoch, step, tokens, lr, bestVal));
+    say(String.format("resumed from %s: epoch %d, step %d, %d tokens, lr %.4g, best valid ppl %s",
+        f, epoch, step, tokens, lr, Double.isFinite(bestVal) ? String.format("%.2f", bestVal) : "none yet"));
   }
 
   private void restoreOptimizer(Safetensors.Contents c, Path f) {
@@ -133,6 +133,7 @@ public final class Trainer {
     int startEpoch = epoch;
     if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists
     long skipped = 0;
+    if (cfg.valEveryS() > 0) nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
     for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
       if (resumedMidEpoch && epoch == startEpoch) {
         batcher.seek(position);
@@ -186,6 +187,10 @@ public final class Trainer {
             budgetHit = true;
             break;
           }
+          if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
+            midEpochValidation();
+            nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
+          }
           if (cfg.saveEveryS() > 0 && (System.nanoTime() - lastSave) / 1e9 >= cfg.saveEveryS()) {
             saveLast(false);
             lastSave = System.nanoTime();
@@ -234,6 +239,24 @@ public final class Trainer {
         "test_tokens", test.tokens(), "train_tokens", tokens, "train_seconds", trainSeconds,
         "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "eval_batch", cfg.evalBatch()));
     return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit);
+  }
+
+  private double nextVal = Double.POSITIVE_INFINITY;
+
+  /** Validation inside an epoch: the recurrent state is kept, the best model saved if it improved. */
+  private void midEpochValidation() throws IOException {
+    float[] h = model.stateH().clone(), c = model.stateC().clone();
+    Evaluator.Result val = validate();
+    System.arraycopy(h, 0, model.stateH(), 0, h.length);
+    System.arraycopy(c, 0, model.stateC(), 0, c.length);
+    boolean improved = val.ppl() < bestVal;
+    if (improved) {
+      bestVal = val.ppl();
+      Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
+          Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(val.ppl())));
+    }
+    metrics.write("valid", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", val.ppl(), "valid_loss", val.meanNll(),
+        "lr", lr, "train_seconds", trainSeconds, "best", improved));
   }
 
   private Evaluator.Result validate() {

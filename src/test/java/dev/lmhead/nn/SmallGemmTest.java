@@ -1,0 +1,61 @@
+package dev.lmhead.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.lmhead.TestData;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import org.junit.jupiter.api.Test;
+
+class SmallGemmTest {
+
+  @Test
+  void matchesDoubleReferenceOnOddShapesStridesAndOffsets() {
+    Rng rng = new Rng(3);
+    int[][] shapes = {{1, 1, 1}, {3, 17, 5}, {4, 32, 8}, {5, 33, 19}, {9, 70, 31}, {20, 200, 64}, {7, 15, 2}, {20, 800, 40}};
+    for (int[] s : shapes) {
+      int M = s[0], N = s[1], K = s[2], lda = K + 3, ldp = N + 5, ldc = N + 2, aOff = 7, pOff = 2, cOff = 4;
+      float[] a = TestData.gaussian(rng, aOff + M * lda, 1), p = TestData.gaussian(rng, pOff + K * ldp, 1);
+      for (boolean acc : new boolean[] {false, true}) {
+        float[] c = TestData.gaussian(rng, cOff + M * ldc + 3, 1), orig = c.clone();
+        SmallGemm.mul(M, N, K, a, aOff, lda, p, pOff, ldp, acc, c, cOff, ldc);
+        for (int m = 0; m < M; m++) {
+          for (int n = 0; n < ldc; n++) {
+            int at = cOff + m * ldc + n;
+            if (n >= N) { assertEquals(orig[at], c[at], 0f, "wrote outside the output at " + m + "," + n); continue; }
+            double want = acc ? orig[at] : 0;
+            for (int k = 0; k < K; k++) want += (double) a[aOff + m * lda + k] * p[pOff + k * ldp + n];
+            assertEquals(want, c[at], 1e-5 * (1 + Math.sqrt(K)), "M,N,K=" + M + "," + N + "," + K + " at " + m + "," + n);
+          }
+        }
+        assertEquals(orig[0], c[0], 0f);
+      }
+    }
+  }
+
+  @Test
+  void sameBitsForAnyThreadCount() {
+    Rng rng = new Rng(5);
+    int M = 20, N = 800, K = 200;
+    float[] a = TestData.gaussian(rng, M * K, 1), p = TestData.gaussian(rng, K * N, 1);
+    int before = Parallel.threads();
+    try {
+      float[] one = new float[M * N], two = new float[M * N];
+      Parallel.setThreads(1);
+      SmallGemm.mul(M, N, K, a, 0, K, p, 0, N, false, one, 0, N);
+      Parallel.setThreads(3);
+      SmallGemm.mul(M, N, K, a, 0, K, p, 0, N, false, two, 0, N);
+      assertArrayEquals(one, two, 0f);
+    } finally {
+      Parallel.setThreads(before);
+    }
+  }
+
+  @Test
+  void transposeIsExact() {
+    float[] src = TestData.gaussian(new Rng(1), 37 * 70, 1), dst = new float[70 * 37];
+    SmallGemm.transpose(src, 37, 70, dst);
+    for (int i = 0; i < 37; i++) for (int j = 0; j < 70; j++) assertEquals(src[i * 70 + j], dst[j * 37 + i], 0f);
+  }
+}
