@@ -58,18 +58,20 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
   /**
    * A lower bound on the number of parameters of this model, computed without building it: the LSTM
    * weights (4H x (in + H) per layer), at least one input weight per word (V x emb for an embedding),
-   * and for the output layer V x H (full, untied), K x D x H (MoS latent projection) or V. A checkpoint
+   * and for the output layer V x H (full, untied), K x D x H (MoS latent projection) or V; tied
+   * weights count once. A checkpoint
    * file holding fewer floats cannot belong to this config, so loaders check it before allocating.
    */
   public long minParameters() {
     long n = 0;
     for (int l = 0; l < layers; l++) n += 4L * hidden * ((l == 0 ? emb : hidden) + hidden);
-    n += input.equals("adaptive") ? vocab : (long) vocab * emb;
+    // tied weights are counted once: with the input (embedding) or with the head (adaptive input)
+    n += input.equals("adaptive") ? (tied ? 0 : vocab) : (long) vocab * emb;
     String type = head == null || head.type() == null ? "" : head.type();
     n += switch (type) {
       case "full" -> tied ? 0 : (long) vocab * hidden;
       case "mos" -> (long) Math.max(1, head.experts()) * (head.mosDim() > 0 ? head.mosDim() : emb) * hidden;
-      default -> vocab;
+      default -> tied && !input.equals("adaptive") ? 0 : vocab;
     };
     return n;
   }
