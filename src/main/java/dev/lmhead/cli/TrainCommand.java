@@ -70,6 +70,8 @@ public final class TrainCommand implements Callable<Integer> {
   int logInterval;
   @Option(names = "--save-every", defaultValue = "5m", description = "Also write the resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;
+  @Option(names = "--loss-scale", defaultValue = "token", description = "token: mean NLL over a window's T*B targets (PyTorch); sequence: summed over the T steps, averaged over the batch (Zaremba et al., TF PTB tutorial: their lr 1/clip 5 = token lr 20/clip 0.25) (default: ${DEFAULT-VALUE}).")
+  String lossScale;
   @Option(names = "--val-every", defaultValue = "0", description = "Also measure validation perplexity every this much training time, e.g. 5m (default: epoch ends only).")
   String valEvery;
   @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
@@ -87,7 +89,7 @@ public final class TrainCommand implements Callable<Integer> {
     double budget = Setup.parseDuration("--time-budget", timeBudget);
     TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay,
         decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery),
-        Setup.parseDuration("--val-every", valEvery)).validate();
+        Setup.parseDuration("--val-every", valEvery), lossScale).validate();
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
     if (minCount < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCount);
     if (maxVocab < 0 || maxVocab == 1) throw new IllegalArgumentException("--max-vocab must be 0 (no limit) or >= 2 (<eos> and <unk>), got " + maxVocab);
@@ -120,8 +122,8 @@ public final class TrainCommand implements Callable<Integer> {
           corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length);
       out.printf("model     %s input %d -> LSTM %dx%d (dropout %.2f) -> head %s%s; %,d parameters%n",
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
-      out.printf("training  %s lr %s, clip %s, bptt %d, batch %d, %d epochs, schedule %s, budget %s, seed %d%n",
-          optimizer, lr, clip, bptt, batch, epochs, schedule, budget > 0 ? timeBudget : "none", seed);
+      out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s, budget %s, seed %d%n",
+          optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule, budget > 0 ? timeBudget : "none", seed);
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }
     Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet);

@@ -11,17 +11,29 @@ package dev.lmhead.train;
  * @param evalBatch   batch size for validation and test perplexity (1 = one stream, state carried over the split)
  * @param saveEveryS  also write the resume checkpoint every this many seconds inside an epoch (0 = epoch ends only)
  * @param valEveryS   also measure validation perplexity every this many seconds of training (0 = epoch ends only)
+ * @param lossScale   "token": the loss is the mean NLL over all T*B targets of a window (PyTorch's
+ *                    cross_entropy, the word_language_model example); "sequence": the NLL summed over the
+ *                    T time steps and averaged over the batch (Zaremba et al. 2014, TensorFlow's PTB tutorial),
+ *                    i.e. gradients T times larger, so their "lr 1, clip 5" equals "lr 20, clip 0.25" per token
  */
 public record TrainConfig(int epochs, int bptt, int batch, double lr, double clip, String optimizer, float weightDecay,
                           String schedule, double lrDecay, int decayStart, double timeBudgetS, long maxTokens,
-                          long seed, int evalBatch, int logInterval, double saveEveryS, double valEveryS) {
+                          long seed, int evalBatch, int logInterval, double saveEveryS, double valEveryS, String lossScale) {
 
   /** Without intermediate validation. */
   public TrainConfig(int epochs, int bptt, int batch, double lr, double clip, String optimizer, float weightDecay,
                      String schedule, double lrDecay, int decayStart, double timeBudgetS, long maxTokens,
                      long seed, int evalBatch, int logInterval, double saveEveryS) {
     this(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay, decayStart, timeBudgetS, maxTokens,
-        seed, evalBatch, logInterval, saveEveryS, 0);
+        seed, evalBatch, logInterval, saveEveryS, 0, "token");
+  }
+
+  /** Token-mean loss. */
+  public TrainConfig(int epochs, int bptt, int batch, double lr, double clip, String optimizer, float weightDecay,
+                     String schedule, double lrDecay, int decayStart, double timeBudgetS, long maxTokens,
+                     long seed, int evalBatch, int logInterval, double saveEveryS, double valEveryS) {
+    this(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay, decayStart, timeBudgetS, maxTokens,
+        seed, evalBatch, logInterval, saveEveryS, valEveryS, "token");
   }
 
   public TrainConfig validate() {
@@ -37,6 +49,9 @@ public record TrainConfig(int epochs, int bptt, int batch, double lr, double cli
     if (!(lrDecay > 0)) throw new IllegalArgumentException("--lr-decay must be > 0, got " + lrDecay);
     if (!(timeBudgetS >= 0)) throw new IllegalArgumentException("--time-budget must be >= 0, got " + timeBudgetS);
     if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
+    if (!"token".equals(lossScale) && !"sequence".equals(lossScale)) {
+      throw new IllegalArgumentException("--loss-scale must be token or sequence, got '" + lossScale + "'");
+    }
     if (!(valEveryS >= 0)) throw new IllegalArgumentException("--val-every must be >= 0, got " + valEveryS);
     if (evalBatch < 1) throw new IllegalArgumentException("--eval-batch must be >= 1, got " + evalBatch);
     return this;

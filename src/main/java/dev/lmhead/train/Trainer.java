@@ -52,7 +52,10 @@ public final class Trainer {
   private Rng rng;
   private boolean resumedMidEpoch = false;
 
+  private final boolean sequenceLoss;
+
   public Trainer(LanguageModel model, Corpus corpus, TrainConfig cfg, Path dir, PrintStream out, boolean quiet) {
+    this.sequenceLoss = "sequence".equals(cfg.lossScale());
     this.model = model;
     this.corpus = corpus;
     this.cfg = cfg.validate();
@@ -155,6 +158,9 @@ public final class Trainer {
           opt.zeroGrad();
           double loss = model.trainStep(in, tg, T, B, rng);
           if (faultInjector != null && faultInjector.test(step)) model.parameters().get(0).grad[0] = Float.NaN;
+          if (sequenceLoss) {
+            for (dev.lmhead.nn.Parameter p : model.parameters()) dev.lmhead.tensor.Vec.scale(p.grad, 0, p.size(), T);
+          }
           double norm = opt.clipGradNorm(cfg.clip());
           if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
             handleNumericFault(loss, norm, B);

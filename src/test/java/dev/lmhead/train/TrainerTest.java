@@ -91,4 +91,26 @@ class TrainerTest {
       assertArrayEquals(e.getValue().data, q.data, "parameter " + e.getKey() + " differs after resume");
     }
   }
+
+  @Test
+  void sequenceLevelLossWithLr1Clip5EqualsTokenLevelWithLrTTimesLargerAndClipTTimesSmaller() throws Exception {
+    int bptt = 12;
+    TrainConfig seq = new TrainConfig(1, bptt, 8, 1.0, 5.0, "sgd", 0f, "none", 4, 5, 0, 1_500, 7, 4, 10, 0, 0, "sequence");
+    TrainConfig tok = new TrainConfig(1, bptt, 8, 1.0 * bptt, 5.0 / bptt, "sgd", 0f, "none", 4, 5, 0, 1_500, 7, 4, 10, 0, 0, "token");
+    LanguageModel a = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
+    LanguageModel b = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
+    new Trainer(a, corpus, seq, tmp.resolve("run-seq"), QUIET, true).run();
+    new Trainer(b, corpus, tok, tmp.resolve("run-tok"), QUIET, true).run();
+    double worst = 0, moved = 0;
+    LanguageModel init = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
+    for (var e : a.namedParameters().entrySet()) {
+      float[] x = e.getValue().data, y = b.namedParameters().get(e.getKey()).data, z = init.namedParameters().get(e.getKey()).data;
+      for (int i = 0; i < x.length; i++) {
+        worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        moved = Math.max(moved, Math.abs(x[i] - z[i]));
+      }
+    }
+    assertTrue(moved > 1e-2, "training did not move the weights (" + moved + ")");
+    assertTrue(worst < 1e-4, "sequence-level and token-level recipes differ by " + worst);
+  }
 }
