@@ -41,4 +41,16 @@ public final class TestData {
     }
     return t;
   }
+
+  /** Max-abs-error comparison that fails naming the worst index (NaN counts as a failure). */
+  public static void assertClose(float[] expected, float[] actual, double tol, String what) {
+    org.junit.jupiter.api.Assertions.assertEquals(expected.length, actual.length, what + " length");
+    double worst = 0;
+    int at = -1;
+    for (int i = 0; i < expected.length; i++) {
+      double e = Math.abs(expected[i] - actual[i]);
+      if (!(e <= worst)) { worst = e; at = i; }
+    }
+    if (!(worst <= tol)) throw new AssertionError(what + ": max abs error " + worst + " at " + at + " > " + tol);
+  }
 }

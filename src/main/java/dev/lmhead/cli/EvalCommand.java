@@ -45,19 +45,8 @@ public final class EvalCommand implements Callable<Integer> {
       default -> throw new IllegalArgumentException("--checkpoint must be best or last, got '" + which + "'");
     };
     Checkpoint.Loaded l = Checkpoint.load(model, file);
-    int[] stream;
-    String splitName = split;
-    if (split.equals("valid") || split.equals("test")) {
-      String data = Checkpoint.readField(model, "data");
-      if (data == null) throw new UserError(model.resolve(Checkpoint.CONFIG) + ": no 'data' field; pass --split FILE");
-      Path f = Corpus.splitFile(data, split);
-      stream = Corpus.encode(f, l.vocab());
-      splitName = data + "/" + split;
-    } else {
-      Path f = Path.of(split);
-      if (!Files.exists(f)) throw new UserError("--split: " + f + ": no such file (expected valid, test or a text file)");
-      stream = Corpus.encode(f, l.vocab());
-    }
+    int[] stream = Setup.splitStream(model, split, l.vocab());
+    String splitName = split.equals("valid") || split.equals("test") ? Checkpoint.readField(model, "data") + "/" + split : split;
     if (stream.length < batch + 1) throw new UserError("--split " + split + ": too few tokens (" + stream.length + ") for --batch " + batch);
     Evaluator.Result r;
     try (Progress p = new Progress("eval", stream.length - 1, "tok", System.err, json)) {

@@ -42,15 +42,7 @@ public final class RankCommand implements Callable<Integer> {
     if (contexts < 2) throw new IllegalArgumentException("--contexts must be >= 2, got " + contexts);
     if (tol != null && !(tol > 0)) throw new IllegalArgumentException("--tol must be > 0, got " + tol);
     Checkpoint.Loaded l = Checkpoint.load(model, Checkpoint.MODEL);
-    int[] stream;
-    if (split.equals("valid") || split.equals("test")) {
-      String data = Checkpoint.readField(model, "data");
-      if (data == null) throw new UserError(model.resolve(Checkpoint.CONFIG) + ": no 'data' field; pass --split FILE");
-      stream = Corpus.encode(Corpus.splitFile(data, split), l.vocab());
-    } else {
-      if (!Files.exists(Path.of(split))) throw new UserError("--split: " + split + ": no such file (expected valid, test or a text file)");
-      stream = Corpus.encode(Path.of(split), l.vocab());
-    }
+    int[] stream = Setup.splitStream(model, split, l.vocab());
     if (contexts > stream.length - 1) throw new UserError("--contexts " + contexts + " exceeds the " + (stream.length - 1) + " positions of " + split);
     float[] ctx = l.model().contexts(stream, contexts, 35);
     LogProbRank.Result r = LogProbRank.compute(l.model().decoder, ctx, contexts, tol == null ? -1 : tol);

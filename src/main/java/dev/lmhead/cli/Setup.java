@@ -51,4 +51,21 @@ final class Setup {
       default -> s.type();
     };
   }
+
+  /**
+   * The token stream of {@code --split}: {@code valid} or {@code test} of the corpus the model was trained
+   * on (its config.json names it), or any text file, encoded with the model's vocabulary.
+   */
+  static int[] splitStream(java.nio.file.Path model, String split, dev.lmhead.data.Vocabulary vocab) {
+    if (split.equals("valid") || split.equals("test")) {
+      String data = dev.lmhead.model.Checkpoint.readField(model, "data");
+      if (data == null) {
+        throw new dev.lmhead.UserError(model.resolve(dev.lmhead.model.Checkpoint.CONFIG) + ": no 'data' field; pass --split FILE");
+      }
+      return dev.lmhead.data.Corpus.encode(dev.lmhead.data.Corpus.splitFile(data, split), vocab);
+    }
+    java.nio.file.Path f = java.nio.file.Path.of(split);
+    if (!java.nio.file.Files.exists(f)) throw new dev.lmhead.UserError("--split: " + f + ": no such file (expected valid, test or a text file)");
+    return dev.lmhead.data.Corpus.encode(f, vocab);
+  }
 }

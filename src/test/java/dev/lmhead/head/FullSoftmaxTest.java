@@ -59,29 +59,19 @@ class FullSoftmaxTest {
     int n = t.length;
     float[] out = new float[n];
     h.targetLogProb(x, n, t, out);
-    assertClose(fx.get("expected.output").f32(), out, 1e-5, "output");
+    TestData.assertClose(fx.get("expected.output").f32(), out, 1e-5, "output");
     float[] lp = new float[n * v];
     h.logProb(x, n, lp);
-    assertClose(fx.get("expected.log_prob").f32(), lp, 1e-5, "log_prob");
+    TestData.assertClose(fx.get("expected.log_prob").f32(), lp, 1e-5, "log_prob");
     float[] gx = new float[n * d];
     double loss = h.forwardBackward(x, n, t, gx);
     assertEquals(fx.get("expected.loss").f32()[0], loss, 1e-5, "loss");
-    assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
-    assertClose(fx.get("expected.grad.weight").f32(), h.weight.grad, 1e-4, "grad.weight");
-    assertClose(fx.get("expected.grad.bias").f32(), h.bias.grad, 1e-4, "grad.bias");
+    TestData.assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
+    TestData.assertClose(fx.get("expected.grad.weight").f32(), h.weight.grad, 1e-4, "grad.weight");
+    TestData.assertClose(fx.get("expected.grad.bias").f32(), h.bias.grad, 1e-4, "grad.bias");
     int[] pred = h.predict(x, n);
     long[] ep = fx.get("expected.predict").i64();
     for (int i = 0; i < n; i++) assertEquals(ep[i], pred[i], "predict row " + i);
   }
 
-  static void assertClose(float[] expected, float[] actual, double tol, String what) {
-    assertEquals(expected.length, actual.length, what + " length");
-    double worst = 0;
-    int at = -1;
-    for (int i = 0; i < expected.length; i++) {
-      double e = Math.abs(expected[i] - actual[i]);
-      if (e > worst) { worst = e; at = i; }
-    }
-    if (worst > tol) throw new AssertionError(what + ": max abs error " + worst + " at " + at + " > " + tol);
-  }
 }

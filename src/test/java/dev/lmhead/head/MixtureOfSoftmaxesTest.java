@@ -76,20 +76,20 @@ class MixtureOfSoftmaxesTest {
     float[] a = new float[n * v], b = new float[n * v];
     mos.logProb(x, n, a);
     full.logProb(c, n, b);
-    FullSoftmaxTest.assertClose(b, a, 2e-6, "log_prob");
+    dev.lmhead.TestData.assertClose(b, a, 2e-6, "log_prob");
     float[] ta = new float[n], tb = new float[n];
     mos.targetLogProb(x, n, t, ta);
     full.targetLogProb(c, n, t, tb);
-    FullSoftmaxTest.assertClose(tb, ta, 2e-6, "target log-prob");
+    dev.lmhead.TestData.assertClose(tb, ta, 2e-6, "target log-prob");
     TopK ka = mos.topK(x, n, 4), kb = full.topK(c, n, 4);
-    FullSoftmaxTest.assertClose(kb.logProbs(), ka.logProbs(), 2e-6, "top-k");
+    dev.lmhead.TestData.assertClose(kb.logProbs(), ka.logProbs(), 2e-6, "top-k");
 
     float[] gx = new float[n * d], gc = new float[n * dd];
     double la = mos.forwardBackward(x, n, t, gx);
     double lb = full.forwardBackward(c, n, t, gc);
     assertEquals(lb, la, 1e-6, "loss");
-    FullSoftmaxTest.assertClose(full.weight.grad, mos.decoderW.grad, 1e-6, "decoder.weight grad");
-    FullSoftmaxTest.assertClose(full.bias.grad, mos.decoderB.grad, 1e-6, "decoder.bias grad");
+    dev.lmhead.TestData.assertClose(full.weight.grad, mos.decoderW.grad, 1e-6, "decoder.weight grad");
+    dev.lmhead.TestData.assertClose(full.bias.grad, mos.decoderB.grad, 1e-6, "decoder.bias grad");
     // chain rule through tanh: dx = (dc ⊙ (1 − c²)) W_1, and the prior gets no gradient
     float[] gxRef = new float[n * d];
     for (int r = 0; r < n; r++) {
@@ -98,7 +98,7 @@ class MixtureOfSoftmaxesTest {
         for (int j = 0; j < d; j++) gxRef[r * d + j] += (float) (dz * mos.latentW.data[i * d + j]);
       }
     }
-    FullSoftmaxTest.assertClose(gxRef, gx, 1e-6, "grad hidden");
+    dev.lmhead.TestData.assertClose(gxRef, gx, 1e-6, "grad hidden");
     for (float g : mos.prior.grad) assertEquals(0f, g, "prior gradient with K = 1");
   }
 
@@ -152,12 +152,12 @@ class MixtureOfSoftmaxesTest {
       System.arraycopy(g1, 0, gxRow, r * d, d);
     }
     assertEquals(sum, l, 1e-6 * sum);
-    FullSoftmaxTest.assertClose(gxRow, gx, 1e-5, "grad hidden");
+    dev.lmhead.TestData.assertClose(gxRow, gx, 1e-5, "grad hidden");
     for (int i = 0; i < grads.length; i++) {
       Parameter p = h.parameters().get(i);
       double scale = 1e-5;
       for (float g : p.grad) scale = Math.max(scale, 1e-5 * Math.abs(g));
-      FullSoftmaxTest.assertClose(p.grad, grads[i], scale * 10, p.name() + " grad");
+      dev.lmhead.TestData.assertClose(p.grad, grads[i], scale * 10, p.name() + " grad");
     }
   }
 

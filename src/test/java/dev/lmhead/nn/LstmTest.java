@@ -129,17 +129,17 @@ class LstmTest {
     float[] h = fx.get("h0").f32().clone(), c = fx.get("c0").f32().clone();
     float[] out = new float[T * B * H];
     lstm.forward(fx.get("input").f32(), T, B, h, c, out, true, null);
-    assertClose(fx.get("expected.output").f32(), out, 1e-5, "output");
-    assertClose(fx.get("expected.h_n").f32(), h, 1e-5, "h_n");
-    assertClose(fx.get("expected.c_n").f32(), c, 1e-5, "c_n");
+    TestData.assertClose(fx.get("expected.output").f32(), out, 1e-5, "output");
+    TestData.assertClose(fx.get("expected.h_n").f32(), h, 1e-5, "h_n");
+    TestData.assertClose(fx.get("expected.c_n").f32(), c, 1e-5, "c_n");
     float[] r = fx.get("loss_weight").f32();
     double loss = 0;
     for (int i = 0; i < out.length; i++) loss += (double) out[i] * r[i];
     assertEquals(fx.get("expected.loss").f32()[0], loss, 1e-4, "loss");
     float[] gx = new float[T * B * in];
     lstm.backward(r, gx);
-    assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
-    for (Parameter q : lstm.parameters()) assertClose(fx.get("expected.grad." + q.name()).f32(), q.grad, 1e-4, "grad." + q.name());
+    TestData.assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
+    for (Parameter q : lstm.parameters()) TestData.assertClose(fx.get("expected.grad." + q.name()).f32(), q.grad, 1e-4, "grad." + q.name());
   }
 
   @Test
@@ -156,14 +156,4 @@ class LstmTest {
     assertArrayEquals(want, got, 0f);
   }
 
-  static void assertClose(float[] expected, float[] actual, double tol, String what) {
-    assertEquals(expected.length, actual.length, what + " length");
-    double worst = 0;
-    int at = -1;
-    for (int i = 0; i < expected.length; i++) {
-      double e = Math.abs(expected[i] - actual[i]);
-      if (!(e <= worst)) { worst = e; at = i; }
-    }
-    if (!(worst <= tol)) throw new AssertionError(what + ": max abs error " + worst + " at " + at + " > " + tol);
-  }
 }
