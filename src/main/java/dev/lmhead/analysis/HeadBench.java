@@ -263,9 +263,14 @@ public final class HeadBench {
    * when {@code withPeer} (interleaved, so both see the same machine load).
    */
   public static HeadBenchReport run(Options o, boolean withPeer, Consumer<String> log) {
-    log.accept("measuring sgemm speed...");
+    return run(o, withPeer, true, log);
+  }
+
+  /** @param measureGemm whether to time the reference sgemm first (NaN in the report when not) */
+  public static HeadBenchReport run(Options o, boolean withPeer, boolean measureGemm, Consumer<String> log) {
+    if (measureGemm) log.accept("measuring sgemm speed...");
     HeadBenchReport rep = new HeadBenchReport(o, HeadBenchReport.cpuModel(), Parallel.threads(), Blas.get().name(),
-        gemmGflops(), java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+        measureGemm ? gemmGflops() : Double.NaN, java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     warmJit(o);
     List<String> peerHeads = o.heads().stream().filter(h -> h.equals("full") || h.equals("adaptive")).toList();
     if (!withPeer) rep.peerUnavailable = "not requested (--peer none)";
