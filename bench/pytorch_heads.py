@@ -81,8 +81,9 @@ def blas_libraries():
 
 def block_rows(n, v, max_bytes):
     limit = min(max_bytes // 4, 2**31 - 17)
-    blocks = max(1, -(-(n * v) // limit))
-    return max(1, -(-n // blocks))
+    max_rows = max(1, limit // v)
+    blocks = -(-n // max_rows)
+    return -(-n // blocks)  # equal blocks, each <= max_rows (same rule as HeadBench.blockRows)
 
 
 def zipf(v, n, gen):

@@ -131,8 +131,9 @@ public final class HeadBench {
   /** Rows per logprob call so that one [rows, V] float block stays within maxBlockBytes (equal blocks). */
   public static int blockRows(int rows, int vocab, long maxBlockBytes) {
     long limit = Math.min(maxBlockBytes / 4, Integer.MAX_VALUE - 16L);
-    long blocks = Math.max(1, ((long) rows * vocab + limit - 1) / limit);
-    return (int) Math.max(1, (rows + blocks - 1) / blocks);
+    long maxRows = Math.max(1, limit / vocab);
+    long blocks = (rows + maxRows - 1) / maxRows;
+    return (int) ((rows + blocks - 1) / blocks); // ceil(N / ceil(N / m)) <= m
   }
 
   /** Whether {@link Heads#create} knows this head in the current build. */
