@@ -307,7 +307,7 @@ public final class HeadBenchReport {
 
   /** Everything, as one JSON object (NaN written as null). */
   public String json() {
-    Gson gson = new GsonBuilder().setPrettyPrinting().create();
+    Gson gson = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
     JsonObject o = new JsonObject();
     o.addProperty("date", date);
     o.addProperty("cpu", cpu);
@@ -407,7 +407,7 @@ public final class HeadBenchReport {
     List<int[]> cells = cells();
     if (cells.isEmpty()) throw new IllegalArgumentException("nothing to plot: no results");
     List<String> x = new ArrayList<>();
-    for (int[] c : cells) x.add(c[0] + "/" + c[1]);
+    for (int[] c : cells) x.add((c[0] >= 10_000 ? Math.round(c[0] / 1000.0) + "k" : "" + c[0]) + "/" + c[1]);
     List<CategoryChart> charts = new ArrayList<>();
     for (String op : HeadBench.OPS) {
       CategoryChart ch = new CategoryChartBuilder().width(900).height(420).title(op + " (N = " + options.rows() + ")")
