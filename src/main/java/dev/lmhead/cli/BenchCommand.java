@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 /** {@code lmhead bench}: speed measurements, each with PyTorch measured in the same run. */
 @Command(name = "bench", abbreviateSynopsis = true, mixinStandardHelpOptions = true,
     description = "Benchmarks (speed belongs here, never in unit tests).",
-    subcommands = {BenchCommand.Train.class})
+    subcommands = {BenchCommand.Train.class, BenchHeadsCommand.class})
 public final class BenchCommand implements Runnable {
   @Override public void run() { picocli.CommandLine.usage(this, System.out); }
 

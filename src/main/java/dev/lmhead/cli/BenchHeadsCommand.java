@@ -1,0 +1,103 @@
+package dev.lmhead.cli;
+
+import dev.lmhead.analysis.HeadBench;
+import dev.lmhead.analysis.HeadBenchReport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lmhead bench heads}: every output layer alone, per operation, with PyTorch in the same run. */
+@Command(name = "heads", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Speed of each output layer alone (tokens/s): training step, loss, full log-prob matrix, top-1 and top-10,",
+        "on N gaussian hidden states with Zipf-distributed targets, for every V and d given; PyTorch's Linear + cross_entropy",
+        "and AdaptiveLogSoftmaxWithLoss measured in the same run on the same inputs and threads."})
+public final class BenchHeadsCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--heads", split = ",", description = "Heads to measure (default: full,class,hsm,adaptive,mos).")
+  List<String> heads = HeadBench.ALL_HEADS;
+  @Option(names = "--vocab", split = ",", description = "Vocabulary sizes (default: 10000,33278,100000,267735).")
+  int[] vocab = {10000, 33278, 100000, 267735};
+  @Option(names = "--dim", split = ",", description = "Hidden sizes (default: 256,512).")
+  int[] dim = {256, 512};
+  @Option(names = "--rows", defaultValue = "2048", description = "Rows N per call (default: ${DEFAULT-VALUE}).")
+  int rows;
+  @Option(names = "--warmup", defaultValue = "1", description = "Untimed calls per cell (default: ${DEFAULT-VALUE}).")
+  int warmup;
+  @Option(names = "--repeats", defaultValue = "5", description = "Timed calls per cell; median, min and max reported (default: ${DEFAULT-VALUE}).")
+  int repeats;
+  @Option(names = "--max-seconds", defaultValue = "20", description = "Time budget of one cell's timed calls; a call whose first run takes over half of it is measured once (default: ${DEFAULT-VALUE}).")
+  double maxSeconds;
+  @Option(names = "--max-block-mb", defaultValue = "1024", description = "Largest [rows, V] float matrix formed at once for logprob (lmhead) and any [rows, V] tensor (PyTorch); rows are split into equal blocks beyond it (default: ${DEFAULT-VALUE}).")
+  long maxBlockMb;
+  @Option(names = "--cutoffs", split = ",", description = "adaptive: cutoffs for every V (default: AdaptiveSoftmax.defaultCutoffs(V)).")
+  int[] cutoffs = new int[0];
+  @Option(names = "--div-value", defaultValue = "4.0", description = "adaptive: div_value (default: ${DEFAULT-VALUE}).")
+  double divValue;
+  @Option(names = "--experts", defaultValue = "5", description = "mos: K components (default: ${DEFAULT-VALUE}).")
+  int experts;
+  @Option(names = "--seed", defaultValue = "1", description = "Seeds inputs and initialisation (default: ${DEFAULT-VALUE}).")
+  long seed;
+  @Option(names = "--threads", description = "Threads for lmhead and PyTorch (default: cores).")
+  Integer threads;
+  @Option(names = "--blas", defaultValue = "auto", description = "auto | openblas | java (default: ${DEFAULT-VALUE}).")
+  String blas;
+  @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | none (default: ${DEFAULT-VALUE}).")
+  String peer;
+  @Option(names = "--quick", description = "Reduced grid (V=10000, d=256, N=512, 2 repeats, 2 s budget) that runs in under a minute; explicit flags still win.")
+  boolean quick;
+  @Option(names = "--json", description = "Print JSON instead of the table.")
+  boolean json;
+  @Option(names = "--markdown", paramLabel = "FILE", description = "Also write the tables as markdown.")
+  Path markdown;
+  @Option(names = "--png", paramLabel = "FILE", description = "Also write a chart (tokens/s per head per op, log scale).")
+  Path png;
+
+  private boolean given(String name) {
+    return spec.commandLine().getParseResult() != null && spec.commandLine().getParseResult().hasMatchedOption(name);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Setup.threadsAndBlas(threads, blas);
+    if (!peer.equals("pytorch") && !peer.equals("none")) throw new IllegalArgumentException("--peer must be pytorch or none, got '" + peer + "'");
+    if (quick) {
+      if (!given("--vocab")) vocab = new int[] {10000};
+      if (!given("--dim")) dim = new int[] {256};
+      if (!given("--rows")) rows = 512;
+      if (!given("--repeats")) repeats = 2;
+      if (!given("--max-seconds")) maxSeconds = 2;
+    }
+    if (maxBlockMb < 1) throw new IllegalArgumentException("--max-block-mb must be >= 1, got " + maxBlockMb);
+    HeadBench.Options o = new HeadBench.Options(List.copyOf(heads), vocab, dim, rows, warmup, repeats, cutoffs, divValue,
+        experts, maxSeconds, maxBlockMb << 20, seed);
+    for (int v : vocab) o.cutoffsFor(v); // fail early on cutoffs that do not fit a V
+    System.err.printf("lmhead bench heads: heads %s, V %s, d %s, N %d%n", heads, Arrays.toString(vocab), Arrays.toString(dim), rows);
+    HeadBenchReport rep = HeadBench.run(o, peer.equals("pytorch"), line -> System.err.println(line));
+    if (json) System.out.println(rep.json());
+    else System.out.print(rep.table());
+    if (markdown != null) write(markdown, rep.markdown());
+    if (png != null) rep.png(png);
+    return 0;
+  }
+
+  private static void write(Path file, String text) throws java.io.IOException {
+    Path abs = file.toAbsolutePath();
+    if (abs.getParent() != null) Files.createDirectories(abs.getParent());
+    Path tmp = Files.createTempFile(abs.getParent(), ".bench", ".md.tmp");
+    try {
+      Files.writeString(tmp, text, StandardCharsets.UTF_8);
+      Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+}
