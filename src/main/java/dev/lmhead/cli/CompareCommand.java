@@ -34,15 +34,16 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH (default: ${DEFAULT-VALUE}).")
   String data;
   @Option(names = "--heads", defaultValue = "full,class,hsm,adaptive,mos", split = ",",
-      description = "Heads to compare (default: ${DEFAULT-VALUE}).")
+      description = {"Heads to compare, each HEAD[/option=value...] with options named as the flags, e.g. "
+          + "full,adaptive,adaptive/input=adaptive,mos/experts=15 (default: ${DEFAULT-VALUE})."})
   List<String> heads;
   @Mixin ModelOptions model;
   @Option(names = "--budget", defaultValue = "20m", description = "Training time per head, e.g. 20m (default: ${DEFAULT-VALUE}).")
   String budget;
   @Option(names = "--max-tokens", defaultValue = "0", description = "Or a training-token budget per head (0 = none).")
   long maxTokens;
-  @Option(names = "--epochs", defaultValue = "100", description = "Upper bound on epochs (the budget usually stops first).")
-  int epochs;
+  @Option(names = "--epochs", description = "Epochs per head; with --budget 0 the only bound (default: 100, the budget usually stops first).")
+  Integer epochs;
   @Option(names = "--bptt", defaultValue = "35") int bptt;
   @Option(names = "--batch", defaultValue = "20") int batch;
   @Option(names = "--lr", defaultValue = "20") double lr;
@@ -64,13 +65,12 @@ public final class CompareCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Setup.threadsAndBlas(threads, blas);
     double budgetS = Setup.parseDuration("--budget", budget);
-    if (budgetS <= 0 && maxTokens <= 0) throw new IllegalArgumentException("--budget or --max-tokens must be > 0");
-    for (String h : heads) {
-      if (!List.of("full", "class", "hsm", "adaptive", "mos").contains(h)) {
-        throw new IllegalArgumentException("--heads: unknown head '" + h + "' (expected full, class, hsm, adaptive, mos)");
-      }
+    if (budgetS <= 0 && maxTokens <= 0 && epochs == null) {
+      throw new IllegalArgumentException("--budget 0 needs --max-tokens or --epochs to bound each run");
     }
-    TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, 0f, "plateau", 4, 4, budgetS, maxTokens,
+    if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
+    Map<String, ModelOptions> variants = variants(heads, model);
+    TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, lr, clip, optimizer, 0f, "plateau", 4, 4, budgetS, maxTokens,
         seed, evalBatch, 50, 0, Setup.parseDuration("--val-every", valEvery)).validate();
     Corpus corpus = Corpus.load(data, 1, 0);
     Path dir = output != null ? output : Path.of("runs", "compare-" + corpus.name());
@@ -78,12 +78,11 @@ public final class CompareCommand implements Callable<Integer> {
     var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
-    for (String h : heads) {
-      String saved = model.head;
-      model.head = h;
-      ModelConfig cfg = model.config(corpus.vocab().size()).validate();
-      model.head = saved;
-      Path run = dir.resolve(h);
+    String budgetText = budgetText(budgetS, epochs);
+    for (var variant : variants.entrySet()) {
+      String h = variant.getKey();
+      ModelConfig cfg = variant.getValue().config(corpus.vocab().size()).validate();
+      Path run = dir.resolve(h.replaceAll("[^A-Za-z0-9_.+-]+", "-"));
       if (Files.exists(run.resolve(Checkpoint.LAST))) {
         throw new dev.lmhead.UserError(run + ": already holds a run; remove it or choose another --output");
       }
@@ -91,12 +90,15 @@ public final class CompareCommand implements Callable<Integer> {
       LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(seed));
       Checkpoint.saveSetup(run, cfg, corpus.vocab(), Map.of("data", data, "train", tc));
       out.printf("%n== %s head: %s, %,d parameters; budget %s ==%n", h, Setup.describeHead(lm), lm.parameterCount(),
-          budgetS > 0 ? budget : maxTokens + " tokens");
+          budgetText);
       long t0 = System.nanoTime();
+      PeakHeap peak = PeakHeap.start();
       Trainer.Outcome o = new Trainer(lm, corpus, tc, run, out, quiet).run();
+      long peakBytes = peak.stop();
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("head", h);
-      r.put("config", Setup.describeHead(lm) + (cfg.tied() ? " tied" : ""));
+      r.put("config", (cfg.input().equals("adaptive") ? "adaptive input + " : "") + Setup.describeHead(lm)
+          + (cfg.tied() ? " tied" : ""));
       r.put("parameters", lm.parameterCount());
       r.put("valid_ppl", o.valid().ppl());
       r.put("test_ppl", o.test().ppl());
@@ -107,16 +109,19 @@ public final class CompareCommand implements Callable<Integer> {
       r.put("train_tokens_per_s", o.trainTokensPerSecond());
       r.put("eval_tokens_per_s", o.test().tokensPerSecond());
       r.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      r.put("peak_heap_mb", peakBytes / 1e6);
       rows.add(r);
       curves.put(h, run.resolve("metrics.jsonl"));
     }
     Path png = dir.resolve("compare.png");
     LearningCurve.saveComparison(curves, png, corpus.name() + ": validation perplexity vs training time, " + model.layers + "x" + model.hidden + " LSTM");
-    String md = markdown(rows, corpus, budgetS > 0 ? budget : maxTokens + " tokens");
+    String md = markdown(rows, corpus, budgetText);
     Files.writeString(dir.resolve("compare.md"), md);
     Map<String, Object> res = new LinkedHashMap<>();
     res.put("data", corpus.name());
-    res.put("budget", budgetS > 0 ? budget : maxTokens + " tokens");
+    res.put("budget", budgetText);
+    res.put("model", model.layers + "x" + model.hidden + " LSTM, emb " + model.emb + ", dropout " + model.dropout
+        + ", bptt " + bptt + ", batch " + batch + ", " + optimizer + " lr " + lr + ", clip " + clip);
     res.put("threads", Parallel.threads());
     res.put("blas", Blas.get().name());
     res.put("eval_batch", evalBatch);
@@ -133,15 +138,77 @@ public final class CompareCommand implements Callable<Integer> {
     return 0;
   }
 
+  private String budgetText(double budgetS, Integer epochs) {
+    List<String> parts = new ArrayList<>();
+    if (budgetS > 0) parts.add(budget);
+    if (maxTokens > 0) parts.add(String.format("%,d tokens", maxTokens));
+    if (epochs != null) parts.add(epochs + (epochs == 1 ? " epoch" : " epochs"));
+    return String.join(" or ", parts);
+  }
+
+  private static String minutes(double s) {
+    return s < 90 ? String.format("%.0f s", s) : String.format("%.1f min", s / 60);
+  }
+
+  /**
+   * Parses {@code --heads}: each entry is {@code HEAD[/option=value...]}, options named as the model flags
+   * without dashes; every variant starts from the command's own model options. Keys are the entries as given.
+   */
+  static Map<String, ModelOptions> variants(List<String> heads, ModelOptions base) {
+    Map<String, ModelOptions> out = new LinkedHashMap<>();
+    for (String entry : heads) {
+      String[] parts = entry.trim().split("/");
+      if (!List.of("full", "class", "hsm", "adaptive", "mos").contains(parts[0])) {
+        throw new IllegalArgumentException("--heads: unknown head '" + parts[0] + "' in '" + entry
+            + "' (expected full, class, hsm, adaptive, mos, each optionally followed by /option=value)");
+      }
+      ModelOptions o = base.copy();
+      o.head = parts[0];
+      for (int i = 1; i < parts.length; i++) {
+        int eq = parts[i].indexOf('=');
+        if (eq <= 0) throw new IllegalArgumentException("--heads: '" + parts[i] + "' in '" + entry + "' is not option=value");
+        o.set(parts[i].substring(0, eq), parts[i].substring(eq + 1), "--heads '" + entry + "'");
+      }
+      if (out.put(entry.trim(), o) != null) throw new IllegalArgumentException("--heads: '" + entry + "' is listed twice");
+    }
+    return out;
+  }
+
+  /**
+   * Peak Java heap over one run: the sum of the heap pools' peak usage after a full GC and a reset. An upper
+   * bound on the live peak (pools peak at different moments, and garbage not yet collected counts); native
+   * OpenBLAS buffers are not included.
+   */
+  record PeakHeap(List<java.lang.management.MemoryPoolMXBean> pools) {
+    static PeakHeap start() {
+      System.gc();
+      var pools = java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+          .filter(p -> p.getType() == java.lang.management.MemoryType.HEAP)
+          .toList();
+      pools.forEach(java.lang.management.MemoryPoolMXBean::resetPeakUsage);
+      return new PeakHeap(pools);
+    }
+
+    long stop() {
+      long sum = 0;
+      for (var p : pools) {
+        var u = p.getPeakUsage();
+        if (u != null) sum += u.getUsed();
+      }
+      return sum;
+    }
+  }
+
   static String markdown(List<Map<String, Object>> rows, Corpus c, String budget) {
     StringBuilder b = new StringBuilder();
     b.append(String.format("%s, budget %s per head; ppl = exp(mean NLL over every target token, <eos> included), best checkpoint%n%n", c.name(), budget));
-    b.append("| head | configuration | parameters | valid ppl | test ppl | train tokens/s | eval tokens/s | train tokens |\n");
-    b.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    b.append("| head | configuration | parameters | valid ppl | test ppl | train tokens/s | eval tokens/s | train tokens | train time | peak heap MB |\n");
+    b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map<String, Object> r : rows) {
-      b.append(String.format("| %s | %s | %,d | %s | %s | %,.0f | %,.0f | %,d |%n", r.get("head"), r.get("config"),
+      b.append(String.format("| %s | %s | %,d | %s | %s | %,.0f | %,.0f | %,d | %s | %,.0f |%n", r.get("head"), r.get("config"),
           (long) r.get("parameters"), r.get("valid_ppl_text"), r.get("test_ppl_text"),
-          (double) r.get("train_tokens_per_s"), (double) r.get("eval_tokens_per_s"), (long) r.get("train_tokens")));
+          (double) r.get("train_tokens_per_s"), (double) r.get("eval_tokens_per_s"), (long) r.get("train_tokens"),
+          minutes((double) r.get("train_seconds")), (double) r.get("peak_heap_mb")));
     }
     return b.toString();
   }

@@ -45,6 +45,56 @@ public final class ModelOptions {
   @Option(names = "--mos-base", defaultValue = "full", description = "mos: full | adaptive component softmaxes (default: ${DEFAULT-VALUE}).")
   public String mosBase;
 
+  /** A field-by-field copy, so that {@code compare} can vary one head's options without touching the others. */
+  public ModelOptions copy() {
+    ModelOptions o = new ModelOptions();
+    o.emb = emb; o.hidden = hidden; o.layers = layers; o.dropout = dropout; o.tied = tied; o.initRange = initRange;
+    o.input = input; o.head = head; o.noBias = noBias; o.classes = classes; o.classMode = classMode; o.tree = tree;
+    o.cutoffs = cutoffs.clone(); o.divValue = divValue; o.headBias = headBias; o.experts = experts; o.mosDim = mosDim;
+    o.mosBase = mosBase;
+    return o;
+  }
+
+  /**
+   * Sets one option by its flag name without the dashes ({@code experts}, {@code input}, {@code tied}, ...), as
+   * in {@code compare --heads mos/experts=15}; an unknown key or a bad value names {@code where}.
+   */
+  public void set(String key, String value, String where) {
+    try {
+      switch (key) {
+        case "emb" -> emb = Integer.parseInt(value);
+        case "hidden" -> hidden = Integer.parseInt(value);
+        case "layers" -> layers = Integer.parseInt(value);
+        case "dropout" -> dropout = Float.parseFloat(value);
+        case "tied", "tie" -> tied = parseBool(value, where, key);
+        case "input" -> input = value;
+        case "bias" -> noBias = !parseBool(value, where, key);
+        case "classes" -> classes = Integer.parseInt(value);
+        case "class-mode" -> classMode = value;
+        case "tree" -> tree = value;
+        case "cutoffs" -> cutoffs = java.util.Arrays.stream(value.split(":")).mapToInt(Integer::parseInt).toArray();
+        case "div-value" -> divValue = Double.parseDouble(value);
+        case "head-bias" -> headBias = parseBool(value, where, key);
+        case "experts" -> experts = Integer.parseInt(value);
+        case "mos-dim" -> mosDim = Integer.parseInt(value);
+        case "mos-base" -> mosBase = value;
+        default -> throw new IllegalArgumentException(where + ": unknown option '" + key + "' (expected emb, hidden, "
+            + "layers, dropout, tied, input, bias, classes, class-mode, tree, cutoffs, div-value, head-bias, experts, "
+            + "mos-dim, mos-base)");
+      }
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(where + ": '" + key + "' needs a number, got '" + value + "'");
+    }
+  }
+
+  private static boolean parseBool(String v, String where, String key) {
+    return switch (v) {
+      case "true", "yes", "1" -> true;
+      case "false", "no", "0" -> false;
+      default -> throw new IllegalArgumentException(where + ": '" + key + "' needs true or false, got '" + v + "'");
+    };
+  }
+
   public HeadSpec headSpec() {
     return new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosDim, mosBase);
   }
