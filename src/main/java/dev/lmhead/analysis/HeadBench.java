@@ -70,10 +70,21 @@ public final class HeadBench {
    * @param maxSeconds    time budget of the timed calls of one cell (seconds)
    * @param maxBlockBytes largest [rows, V] float matrix the harness (and the peer) materialises at once
    * @param seed          seeds the hidden states, the targets and the heads' initialisation
+   * @param mosBase       MoS component softmaxes: full | adaptive (adaptive uses the cutoffs and div_value)
    */
   public record Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
-                        int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed) {
+                        int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed,
+                        String mosBase) {
+    /** Options with full-softmax MoS components. */
+    public Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
+                   int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed) {
+      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, "full");
+    }
+
     public Options {
+      if (!"full".equals(mosBase) && !"adaptive".equals(mosBase)) {
+        throw new IllegalArgumentException("--mos-base must be full or adaptive, got '" + mosBase + "'");
+      }
       if (heads.isEmpty()) throw new IllegalArgumentException("--heads: give at least one head");
       for (String h : heads) {
         if (!ALL_HEADS.contains(h)) throw new IllegalArgumentException("--heads: unknown head '" + h + "' (expected " + String.join(", ", ALL_HEADS) + ")");
@@ -100,7 +111,7 @@ public final class HeadBench {
 
     /** The spec each head is built from: PyTorch defaults (bias on full/class/MoS decoders, no adaptive head bias). */
     public HeadSpec spec(String head, int vocab) {
-      return new HeadSpec(head, true, 0, "freq", "huffman", cutoffsFor(vocab), divValue, false, experts, 0, "full");
+      return new HeadSpec(head, true, 0, "freq", "huffman", cutoffsFor(vocab), divValue, false, experts, 0, mosBase);
     }
   }
 
@@ -297,7 +308,7 @@ public final class HeadBench {
    */
   static void warmJit(Options o) {
     Options tiny = new Options(o.heads(), new int[] {500}, new int[] {16}, 64, 0, 1, new int[0], o.divValue(),
-        o.experts(), 1, o.maxBlockBytes(), o.seed());
+        o.experts(), 1, o.maxBlockBytes(), o.seed(), o.mosBase());
     Inputs in = inputs(500, 16, 64, o.seed());
     for (int i = 0; i < 20; i++) {
       for (String name : o.heads()) {

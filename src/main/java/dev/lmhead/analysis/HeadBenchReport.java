@@ -325,6 +325,7 @@ public final class HeadBenchReport {
     opt.addProperty("max_block_bytes", options.maxBlockBytes());
     opt.addProperty("div_value", options.divValue());
     opt.addProperty("experts", options.experts());
+    opt.addProperty("mos_base", options.mosBase());
     opt.addProperty("seed", options.seed());
     JsonObject cut = new JsonObject();
     for (int v : options.vocabs()) cut.add("" + v, gson.toJsonTree(options.cutoffsFor(v)));

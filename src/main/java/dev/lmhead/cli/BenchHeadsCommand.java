@@ -44,6 +44,8 @@ public final class BenchHeadsCommand implements Callable<Integer> {
   double divValue;
   @Option(names = "--experts", defaultValue = "5", description = "mos: K components (default: ${DEFAULT-VALUE}).")
   int experts;
+  @Option(names = "--mos-base", defaultValue = "full", description = "mos: full | adaptive component softmaxes (adaptive uses --cutoffs and --div-value) (default: ${DEFAULT-VALUE}).")
+  String mosBase;
   @Option(names = "--seed", defaultValue = "1", description = "Seeds inputs and initialisation (default: ${DEFAULT-VALUE}).")
   long seed;
   @Option(names = "--threads", description = "Threads for lmhead and PyTorch (default: cores).")
@@ -78,7 +80,7 @@ public final class BenchHeadsCommand implements Callable<Integer> {
     }
     if (maxBlockMb < 1) throw new IllegalArgumentException("--max-block-mb must be >= 1, got " + maxBlockMb);
     HeadBench.Options o = new HeadBench.Options(List.copyOf(heads), vocab, dim, rows, warmup, repeats, cutoffs, divValue,
-        experts, maxSeconds, maxBlockMb << 20, seed);
+        experts, maxSeconds, maxBlockMb << 20, seed, mosBase);
     for (int v : vocab) o.cutoffsFor(v); // fail early on cutoffs that do not fit a V
     System.err.printf("lmhead bench heads: heads %s, V %s, d %s, N %d%n", heads, Arrays.toString(vocab), Arrays.toString(dim), rows);
     HeadBenchReport rep = HeadBench.run(o, peer.equals("pytorch"), line -> System.err.println(line));

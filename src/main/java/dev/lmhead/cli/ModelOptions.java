@@ -2,10 +2,14 @@ package dev.lmhead.cli;
 
 import dev.lmhead.head.HeadSpec;
 import dev.lmhead.model.ModelConfig;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Architecture flags shared by {@code train} and {@code compare}. Defaults: the PyTorch word-LM example. */
 public final class ModelOptions {
+  /** The command this mixin belongs to: tells an explicit --tied from its default (null outside picocli). */
+  @Spec(Spec.Target.MIXEE) CommandSpec mixee;
   @Option(names = "--emb", defaultValue = "200", description = "Embedding size (default: ${DEFAULT-VALUE}).")
   public int emb;
   @Option(names = "--hidden", defaultValue = "200", description = "LSTM hidden size (default: ${DEFAULT-VALUE}).")
@@ -15,7 +19,7 @@ public final class ModelOptions {
   @Option(names = "--dropout", defaultValue = "0.2", description = "Dropout on embeddings, between LSTM layers and on the LSTM output (default: ${DEFAULT-VALUE}).")
   public float dropout;
   @Option(names = {"--tied", "--tie"}, negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Tie input embedding and output weights (full softmax / MoS: needs --emb = --hidden; adaptive input: ties bands with the adaptive softmax) (default: ${DEFAULT-VALUE}).")
+      description = "Tie input embedding and output weights (full softmax / MoS: needs --emb = --hidden; adaptive input: ties bands with the adaptive softmax; not with --mos-base adaptive) (default: ${DEFAULT-VALUE}).")
   public boolean tied;
   @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, LSTM and decoder (default: ${DEFAULT-VALUE}).")
   public float initRange;
@@ -101,16 +105,26 @@ public final class ModelOptions {
 
   /**
    * The model config for a vocabulary of V words. Tying applies where it is defined: the full softmax and
-   * MoS share the embedding; adaptive input shares bands with an adaptive softmax; other heads are untied.
+   * MoS (full components) share the embedding; adaptive input shares bands with an adaptive softmax; other
+   * heads, and MoS with adaptive components, are untied (an explicit --tied with the latter is an error).
    * Adaptive cutoffs are resolved here (defaults scaled to V) so checkpoints record them.
    */
   public ModelConfig config(int vocab) {
-    boolean tieWeights = tied && (head.equals("full") || head.equals("mos") || input.equals("adaptive"));
+    boolean adaptiveMos = head.equals("mos") && "adaptive".equals(mosBase);
+    if (adaptiveMos && tied && given("--tied")) {
+      throw new IllegalArgumentException("--tied is not supported with --mos-base adaptive (it has no [V, d] output matrix to share with the embedding); use --no-tied");
+    }
+    boolean tieWeights = tied && (head.equals("full") || (head.equals("mos") && !adaptiveMos) || input.equals("adaptive"));
     int[] cut = cutoffs;
     if (cut.length == 0 && (head.equals("adaptive") || input.equals("adaptive") || mosBase.equals("adaptive"))) {
       cut = dev.lmhead.head.AdaptiveSoftmax.defaultCutoffs(vocab);
     }
     return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
         new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase));
+  }
+
+  private boolean given(String option) {
+    var pr = mixee == null || mixee.commandLine() == null ? null : mixee.commandLine().getParseResult();
+    return pr != null && pr.hasMatchedOption(option);
   }
 }

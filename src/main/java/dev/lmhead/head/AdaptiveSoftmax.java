@@ -363,7 +363,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   @Override
   public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
     int count = loss.validate(targets, n, vocab);
-    score(hidden, n, targets, loss, loss.gradScale(count), gradHidden, true);
+    score(hidden, n, targets, loss, loss.gradScale(count), null, gradHidden, true);
     double total = 0;
     for (int r = 0; r < n; r++) {
       boolean skip = loss.ignored(targets[r]);
@@ -376,16 +376,63 @@ public final class AdaptiveSoftmax implements OutputLayer {
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
     STRICT.validate(targets, n, vocab);
-    score(hidden, n, targets, STRICT, 0f, null, false);
+    score(hidden, n, targets, STRICT, 0f, null, null, false);
     System.arraycopy(rowLp, 0, out, 0, n);
   }
 
   /**
-   * Writes log P(target_r | hidden_r) into rowLp for every counted row; with {@code backward}, also
-   * the gradient of {@code scale · Σ -log P} into gradHidden (overwritten, may be null) and into the
-   * parameter gradients (accumulated).
+   * Training step for a weighted sum of row NLLs, {@code L = Σ_r w_r · (−log P(t_r | h_r))}: the
+   * gradient of L goes into gradHidden (overwritten; may be null) and into the parameter gradients
+   * (accumulated). A row with weight 0 contributes nothing (its target must still be a valid id).
+   * This is what a mixture of adaptive softmaxes needs: each component's rows weighted by their
+   * responsibilities ({@link AdaptiveMixture}). Same cost as {@link #forwardBackward}.
+   *
+   * @param weights [n] per-row weights w_r
+   * @return L, summed in double
    */
-  private void score(float[] hidden, int n, int[] targets, Loss loss, float scale, float[] gradHidden, boolean backward) {
+  public double weightedForwardBackward(float[] hidden, int n, int[] targets, float[] weights, float[] gradHidden) {
+    STRICT.validate(targets, n, vocab);
+    if (weights.length < n) throw new IllegalArgumentException("weights has " + weights.length + " entries, need " + n);
+    score(hidden, n, targets, STRICT, 1f, weights, gradHidden, true);
+    double total = 0;
+    for (int r = 0; r < n; r++) total -= (double) weights[r] * rowLp[r];
+    return total;
+  }
+
+  /** Size of the head: shortlist words then one entry per tail cluster. */
+  public int headSize() { return headSize; }
+
+  /**
+   * The head's log-probabilities, out = log_softmax(hidden · Hᵀ + b), [n, shortlist + clusters]:
+   * entry j < shortlist is log P(word j), entry shortlist + i is log P(cluster i).
+   */
+  public void headLogProb(float[] hidden, int n, float[] out) {
+    ensureRows(n);
+    headLogProb(hidden, n);
+    System.arraycopy(head, 0, out, 0, n * headSize);
+  }
+
+  /**
+   * The within-cluster log-probabilities of tail cluster c, out = log_softmax((hidden · P_cᵀ) · O_cᵀ),
+   * [n, osz_c] (column j is word {@code cutoffs[c] + j}); log P(word) adds the head's cluster entry.
+   */
+  public void tailLogSoftmax(float[] hidden, int n, int cluster, float[] out) {
+    int h = hsz[cluster], o = osz[cluster];
+    p = grow(p, (long) n * h);
+    Blas.get().sgemm(false, true, n, h, in, 1f, hidden, 0, in, tailProj[cluster].data, 0, in, 0f, p, 0, h);
+    Blas.get().sgemm(false, true, n, o, h, 1f, p, 0, h, tailOut[cluster].data, 0, h, 0f, out, 0, o);
+    Parallel.forRange(n, 8, (a, b) -> {
+      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * o, o);
+    });
+  }
+
+  /**
+   * Writes log P(target_r | hidden_r) into rowLp for every counted row; with {@code backward}, also
+   * the gradient of {@code Σ_r scale · w_r · (−log P)} into gradHidden (overwritten, may be null) and
+   * into the parameter gradients (accumulated); {@code weights} null means w_r = 1.
+   */
+  private void score(float[] hidden, int n, int[] targets, Loss loss, float scale, float[] weights,
+                     float[] gradHidden, boolean backward) {
     ensureRows(n);
     headLogProb(hidden, n);
     for (int r = 0; r < n; r++) {
@@ -404,9 +451,10 @@ public final class AdaptiveSoftmax implements OutputLayer {
         int ht = t < shortlist ? t : shortlist + rowCluster[r];
         rowLp[r] = head[off + ht];
         if (backward) {
+          float sr = weights == null ? scale : scale * weights[r];
           Vec.expShiftInPlace(head, off, headSize, 0f);
-          Vec.scale(head, off, headSize, scale);
-          head[off + ht] -= scale;
+          Vec.scale(head, off, headSize, sr);
+          head[off + ht] -= sr;
         }
       }
     });
@@ -427,13 +475,13 @@ public final class AdaptiveSoftmax implements OutputLayer {
       ensureBlock(c, block, backward);
       for (int b0 = 0; b0 < m; b0 += block) {
         int rows = Math.min(block, m - b0);
-        tailBlock(hidden, targets, c, start[c] + b0, rows, scale, gradHidden, backward);
+        tailBlock(hidden, targets, c, start[c] + b0, rows, scale, weights, gradHidden, backward);
       }
     }
   }
 
   /** One block of rows of cluster c: adds the tail log-prob to rowLp and, with backward, the gradients. */
-  private void tailBlock(float[] hidden, int[] targets, int c, int from, int rows, float scale,
+  private void tailBlock(float[] hidden, int[] targets, int c, int from, int rows, float scale, float[] weights,
                          float[] gradHidden, boolean backward) {
     int h = hsz[c], o = osz[c], base = bounds[c];
     int[] ord = order;
@@ -449,8 +497,9 @@ public final class AdaptiveSoftmax implements OutputLayer {
         float mx = Vec.max(u, off, o);
         double s = Vec.expShiftInPlace(u, off, o, mx);
         rowLp[r] += (float) (logit - (mx + Math.log(s)));
-        Vec.scale(u, off, o, (float) (scale / s));
-        u[off + pos] -= scale;
+        float sr = weights == null ? scale : scale * weights[r];
+        Vec.scale(u, off, o, (float) (sr / s));
+        u[off + pos] -= sr;
       }
     });
     if (!backward) return;

@@ -118,13 +118,17 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     }
   }
 
-  /** Builds the head from a spec (experts = K, mosDim = D with 0 = default, mosBase must be "full"). */
-  public static MixtureOfSoftmaxes fromSpec(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
+  /**
+   * Builds the head from a spec (experts = K, mosDim = D with 0 = default): this class for mosBase
+   * "full", an {@link AdaptiveMixture} (components are adaptive softmaxes) for "adaptive".
+   */
+  public static OutputLayer fromSpec(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
     String base = spec.mosBase() == null ? "full" : spec.mosBase();
-    if (!base.equals("full")) {
-      throw new IllegalArgumentException("--mos-base '" + base + "' is not supported (only 'full' is implemented)");
-    }
-    return new MixtureOfSoftmaxes(vocab, dim, spec.experts(), spec.mosDim(), spec.bias(), tiedWeight, rng);
+    return switch (base) {
+      case "full" -> new MixtureOfSoftmaxes(vocab, dim, spec.experts(), spec.mosDim(), spec.bias(), tiedWeight, rng);
+      case "adaptive" -> AdaptiveMixture.fromSpec(spec, vocab, dim, tiedWeight, rng);
+      default -> throw new IllegalArgumentException("--mos-base must be full or adaptive, got '" + base + "'");
+    };
   }
 
   @Override public int vocabSize() { return vocab; }

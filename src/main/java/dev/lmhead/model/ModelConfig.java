@@ -38,7 +38,7 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     fits("--hidden " + hidden + " with --emb " + emb + " (LSTM weight 4*hidden x emb)", 4L * hidden * emb);
     fits("--hidden " + hidden + " (LSTM weight 4*hidden x hidden)", 4L * hidden * hidden);
     if (head != null && head.type() != null && head.type().equals("mos")) {
-      long d = head.mosDim() > 0 ? head.mosDim() : emb;
+      long d = head.mosDim() > 0 ? head.mosDim() : hidden; // D = 0: the head's input size (= emb when tied)
       fits("--experts " + head.experts() + " x --mos-dim " + d + " x --hidden " + hidden + " (MoS latent weight)",
           Math.max(0, (long) head.experts()) * d * hidden);
     }
@@ -70,7 +70,7 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     String type = head == null || head.type() == null ? "" : head.type();
     n += switch (type) {
       case "full" -> tied ? 0 : (long) vocab * hidden;
-      case "mos" -> (long) Math.max(1, head.experts()) * (head.mosDim() > 0 ? head.mosDim() : emb) * hidden;
+      case "mos" -> (long) Math.max(1, head.experts()) * (head.mosDim() > 0 ? head.mosDim() : hidden) * hidden;
       default -> tied && !input.equals("adaptive") ? 0 : vocab;
     };
     return n;

@@ -247,6 +247,7 @@ class BadInputTest {
     c.add(new Case("--experts 0", () -> train(corpus, fresh(), "--head", "mos", "--experts", "0"), "--experts"));
     c.add(new Case("--mos-dim -1", () -> train(corpus, fresh(), "--head", "mos", "--mos-dim", "-1"), "--mos-dim"));
     c.add(new Case("--mos-base unknown", () -> train(corpus, fresh(), "--head", "mos", "--mos-base", "hsm"), "--mos-base"));
+    c.add(new Case("--tied with --mos-base adaptive", () -> train(corpus, fresh(), "--head", "mos", "--mos-base", "adaptive", "--tied"), "--tied", "--mos-base adaptive"));
     c.add(new Case("--input adaptive --tied with a full head", () -> train(corpus, fresh(), "--input", "adaptive", "--tied", "--head", "full"), "--input adaptive", "--tied"));
     c.add(new Case("--tied with emb != hidden", () -> train(corpus, fresh(), "--tied", "--emb", "8", "--hidden", "16"), "--tied", "--emb"));
     c.add(new Case("huge --hidden overflows a tensor", () -> train(corpus, fresh(), "--hidden", "40000", "--emb", "40000"), "--hidden"));

@@ -184,7 +184,7 @@ class MixtureOfSoftmaxesTest {
         () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 0, 0, "full"), 30, 8, null, null, rng));
     assertEquals("--experts must be >= 1, got 0", e2.getMessage());
     var e3 = assertThrows(IllegalArgumentException.class,
-        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 2, 0, "adaptive"), 30, 8, null, null, rng));
+        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 2, 0, "hsm"), 30, 8, null, null, rng));
     assertTrue(e3.getMessage().contains("--mos-base"), e3.getMessage());
   }
 
