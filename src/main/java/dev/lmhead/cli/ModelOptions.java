@@ -44,7 +44,7 @@ public final class ModelOptions {
   public boolean headBias;
   @Option(names = "--experts", defaultValue = "5", description = "mos: number of softmax components K (default: ${DEFAULT-VALUE}).")
   public int experts;
-  @Option(names = "--mos-dim", defaultValue = "0", description = "mos: component context size D (default: --emb).")
+  @Option(names = "--mos-dim", defaultValue = "0", description = "mos: component context size D (default: the tied embedding size, else the LSTM hidden size).")
   public int mosDim;
   @Option(names = "--mos-base", defaultValue = "full", description = "mos: full | adaptive component softmaxes (default: ${DEFAULT-VALUE}).")
   public String mosBase;
@@ -56,6 +56,7 @@ public final class ModelOptions {
     o.input = input; o.head = head; o.noBias = noBias; o.classes = classes; o.classMode = classMode; o.tree = tree;
     o.cutoffs = cutoffs.clone(); o.divValue = divValue; o.headBias = headBias; o.experts = experts; o.mosDim = mosDim;
     o.mosBase = mosBase;
+    o.mixee = mixee;
     return o;
   }
 
