@@ -35,6 +35,7 @@ public final class LearningCurve {
     XYChart chart = new XYChartBuilder().width(900).height(560).title(title)
         .xAxisTitle("training tokens (millions)").yAxisTitle("perplexity (log scale)").build();
     chart.getStyler().setYAxisLogarithmic(true);
+    chart.getStyler().setYAxisLogarithmicDecadeOnly(false); // labels within a decade (e.g. 200-800) too
     chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
     if (!tx.isEmpty()) {
       XYSeries s = chart.addSeries("train (running mean over log interval)", tx, ty);
@@ -57,6 +58,7 @@ public final class LearningCurve {
     XYChart chart = new XYChartBuilder().width(900).height(560).title(title)
         .xAxisTitle("training time (minutes)").yAxisTitle("validation perplexity (log scale)").build();
     chart.getStyler().setYAxisLogarithmic(true);
+    chart.getStyler().setYAxisLogarithmicDecadeOnly(false); // labels within a decade (e.g. 200-800) too
     chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
     int series = 0;
     for (var e : metricsByRun.entrySet()) {
