@@ -36,6 +36,7 @@ public final class SpectrumPlot {
         .xAxisTitle("singular value index").yAxisTitle("singular value (log scale)").build();
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setLegendVisible(true);
+    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS); // keeps the plot wide
     int maxLen = 1;
     double minPos = Double.POSITIVE_INFINITY;
     for (Map.Entry<String, double[]> e : series.entrySet()) {

@@ -75,7 +75,10 @@ public final class RankCommand implements Callable<Integer> {
     }
     Path out = png != null ? png : models.get(0).resolve("spectrum.png");
     String title = "singular values of A (" + contexts + " x " + rows.get(0).get("vocab") + " log-probs, " + split + ")";
-    SpectrumPlot.save(out, title, spectra, Map.of("numpy default tolerance", minTol));
+    Map<String, Double> levels = new LinkedHashMap<>();
+    levels.put("default tolerance S.max*max(N,V)*eps(float32)", minTol);
+    if (tol != null) levels.put("--tol " + tol, tol);
+    SpectrumPlot.save(out, title, spectra, levels);
     if (json) {
       rows.forEach(m -> m.put("png", out.toString()));
       System.out.println(Checkpoint.gson().toJson(models.size() == 1 ? rows.get(0) : rows));
