@@ -18,8 +18,14 @@ import java.util.List;
  * dHidden and dW. Only one [block, V] buffer is ever held.
  */
 public final class FullSoftmax implements OutputLayer {
-  /** Upper bound on the logits buffer, in floats (64 MiB). */
+  /** Logits buffer budget, in floats (64 MiB)... */
   private static final long BLOCK_FLOATS = 16L << 20;
+  /**
+   * ...but never fewer rows than this: every block streams the whole [V, d] weight through the GEMMs, so at
+   * V = 267,735 a 64 MiB block (62 rows) made the head memory-bound (the weight, 274 MB at d = 256, is read
+   * 33 times for 2,048 rows). With 256 rows the buffer is at most the size of the weight itself.
+   */
+  private static final int MIN_BLOCK_ROWS = 256;
 
   private final int vocab, dim;
   private final HeadSpec spec;
@@ -70,7 +76,7 @@ public final class FullSoftmax implements OutputLayer {
   }
 
   private int blockRows(int n) {
-    return (int) Math.max(1, Math.min(n, BLOCK_FLOATS / vocab));
+    return (int) Math.max(1, Math.min(n, Math.max(MIN_BLOCK_ROWS, BLOCK_FLOATS / vocab)));
   }
 
   private float[] logitsBuffer(int rows) {
