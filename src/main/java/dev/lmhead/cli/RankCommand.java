@@ -54,7 +54,8 @@ public final class RankCommand implements Callable<Integer> {
       var spec = l.model().decoder.spec();
       String label = (models.size() > 1 ? model.getFileName() + ": " : "") + l.model().decoder.type()
           + (spec.type().equals("mos") ? " K=" + spec.experts() + (spec.mosBase() != null && !spec.mosBase().equals("full") ? " " + spec.mosBase() : "") : "")
-          + " head, d=" + l.model().decoder.inputDim() + ", rank " + r.rank();
+          + " head, d=" + l.model().decoder.inputDim() + ", rank " + r.rank() + " (default tol)"
+          + (tol != null ? ", " + r.userRank() + " (--tol)" : "");
       spectra.put(label, r.singularValues());
       minTol = Math.min(minTol, r.defaultTol());
       Map<String, Object> m = new LinkedHashMap<>();
