@@ -16,26 +16,26 @@ public class DhProbe {
       for (int t : new int[] {2, 1}) {
         Parallel.setThreads(t);
         if (b instanceof OpenBlas ob) ob.setThreads(t);
-        for (int i = 0; i < 3; i++) b.sgemm(false, false, m, n, k, 1f, g, 0, k, w, 0, n, 0f, c, 0, n);
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < 7; i++) {
-          long t0 = System.nanoTime();
-          b.sgemm(false, false, m, n, k, 1f, g, 0, k, w, 0, n, 0f, c, 0, n);
-          best = Math.min(best, System.nanoTime() - t0);
-        }
-        // the transposed form: dHᵀ[n,m] = Wᵀ[n,k]·Gᵀ[k,m]
         float[] ct = new float[n * m];
-        for (int i = 0; i < 3; i++) b.sgemm(true, true, n, m, k, 1f, w, 0, n, g, 0, k, 0f, ct, 0, m);
-        long bestT = Long.MAX_VALUE;
-        for (int i = 0; i < 7; i++) {
-          long t0 = System.nanoTime();
-          b.sgemm(true, true, n, m, k, 1f, w, 0, n, g, 0, k, 0f, ct, 0, m);
-          bestT = Math.min(bestT, System.nanoTime() - t0);
-        }
+        long best = bestOf(() -> b.sgemm(false, false, m, n, k, 1f, g, 0, k, w, 0, n, 0f, c, 0, n));
+        // the transposed form: dHᵀ[n,m] = Wᵀ[n,k]·Gᵀ[k,m]
+        long bestT = bestOf(() -> b.sgemm(true, true, n, m, k, 1f, w, 0, n, g, 0, k, 0f, ct, 0, m));
         double fl = 2.0 * m * n * k;
         System.out.printf("m=%d n=%d k=%d threads=%d  NN %.1f GFLOP/s (%.1f ms)   TT %.1f GFLOP/s%n", m, n, k, t,
             fl / best, best / 1e6, fl / bestT);
       }
     }
+  }
+
+  /** Best of 7 timed calls after 3 warm-up calls, in nanoseconds. */
+  static long bestOf(Runnable call) {
+    for (int i = 0; i < 3; i++) call.run();
+    long best = Long.MAX_VALUE;
+    for (int i = 0; i < 7; i++) {
+      long t0 = System.nanoTime();
+      call.run();
+      best = Math.min(best, System.nanoTime() - t0);
+    }
+    return best;
   }
 }
