@@ -35,9 +35,13 @@ import java.util.List;
  * the rows of cluster i are gathered into a packed [m_i, d] block, the tail's two GEMMs (and their
  * three backward GEMMs) run on that block, and the input gradients are scattered back. No [N, V]
  * buffer exists; the largest is [block, osz_i], bounded at 64 MiB by splitting rows.
- * {@link #topK} is exact without [N, V]: after the head, cluster i is expanded for a row only when its
- * head log-prob — an upper bound on the log-prob of every word in it, since the tail log-softmax is
- * ≤ 0 — can still beat the row's current k-th best.
+ * {@link #topK} is exact without [N, V]: after the head, cluster i is expanded for a row only when an
+ * upper bound on the log-prob of every word in it can still beat the row's current k-th best. The
+ * bound is the cluster's head log-prob plus min(0, R_i·‖z‖ − log osz_i), where z = P_i·h is the row's
+ * projection and R_i = max_j ‖o_j − ō‖ the spread of the cluster's output embeddings around their
+ * mean: the best tail word's log-softmax u_max − lse(u) is at most u_max − mean(u) − log osz_i
+ * (Jensen), and u_max − mean(u) = max_j (o_j − ō)·z ≤ R_i·‖z‖ (Cauchy–Schwarz). It costs one
+ * [N, d]·[d, hsz_i] product per cluster, against [N, hsz_i]·[hsz_i, osz_i] for the expansion.
  *
  * <h2>Beyond PyTorch</h2>
  * Reductions mean | sum | none and an ignore index ({@link Loss}), exact top-k, and shared
@@ -81,6 +85,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   private int[] rowCluster = new int[0];   // [n] cluster of the row's target, -1 shortlist/ignored
   private int[] candIds = new int[0];      // top-k scratch
   private float[] candVals = new float[0];
+  private long expansions;                 // rows expanded by the last topK, over all clusters
 
   /**
    * A new head, initialised like PyTorch.
@@ -555,6 +560,8 @@ public final class AdaptiveSoftmax implements OutputLayer {
     if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
     ensureRows(n);
     headLogProb(hidden, n);
+    float[] zNorm = new float[n];
+    expansions = 0;
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int[] size = new int[n];
@@ -567,13 +574,21 @@ public final class AdaptiveSoftmax implements OutputLayer {
     });
     for (int c = 0; c < clusters; c++) {
       final int cl = shortlist + c, base = bounds[c];
+      double[] sm = outputSpread(c);
+      double spread = sm[0], scale = sm[0] + sm[1], logO = Math.log(osz[c]);
+      projectionNorms(hidden, n, c, zNorm);
       for (int r = 0; r < n; r++) {
         int last = r * k + k - 1;
-        boolean open = size[r] < k || TopK.better(head[r * headSize + cl], base, vals[last], ids[last]);
+        double gap = spread * zNorm[r] - logO;
+        // slack far above the float rounding of the tail logits (each |u_j| ≤ (R + ‖ō‖)·‖z‖) and of
+        // their lse, so that skipping stays exact
+        float bound = head[r * headSize + cl] + (float) Math.min(0, gap + 1e-4 * (1 + scale * zNorm[r] + logO));
+        boolean open = size[r] < k || TopK.better(bound, base, vals[last], ids[last]);
         rowCluster[r] = open ? c : -1;
       }
       int[] start = groupRows(n);
       int m = start[c + 1] - start[c];
+      expansions += m;
       if (m == 0) continue;
       int block = blockRows(c, m);
       ensureBlock(c, block, false);
@@ -585,6 +600,48 @@ public final class AdaptiveSoftmax implements OutputLayer {
       }
     }
     return new TopK(n, k, ids, vals);
+  }
+
+  /**
+   * Rows expanded in the last {@link #topK} call, summed over the clusters (at most N · clusters): how
+   * often the bound failed to rule a cluster out. A diagnostic for benchmarks and tests.
+   */
+  public long lastTopKExpansions() { return expansions; }
+
+  /** {R, ‖ō‖}: R = max_j ‖o_j − ō‖ over the rows o_j of cluster c's output embeddings, ō their mean. */
+  private double[] outputSpread(int c) {
+    int h = hsz[c], o = osz[c];
+    float[] w = tailOut[c].data;
+    double[] mean = new double[h];
+    for (int j = 0; j < o; j++) for (int q = 0; q < h; q++) mean[q] += w[j * h + q];
+    for (int q = 0; q < h; q++) mean[q] /= o;
+    double best = 0;
+    for (int j = 0; j < o; j++) {
+      double s = 0;
+      for (int q = 0; q < h; q++) { double e = w[j * h + q] - mean[q]; s += e * e; }
+      best = Math.max(best, s);
+    }
+    double mn = 0;
+    for (int q = 0; q < h; q++) mn += mean[q] * mean[q];
+    return new double[] {Math.sqrt(best), Math.sqrt(mn)};
+  }
+
+  /** out[r] = ‖P_c · hidden_r‖ for every row, computed in row chunks through the {@code p} buffer. */
+  private void projectionNorms(float[] hidden, int n, int c, float[] out) {
+    int h = hsz[c], chunk = Math.min(n, 4096);
+    p = grow(p, (long) chunk * h);
+    float[] pp = p;
+    for (int r0 = 0; r0 < n; r0 += chunk) {
+      int rows = Math.min(chunk, n - r0), from = r0;
+      Blas.get().sgemm(false, true, rows, h, in, 1f, hidden, r0 * in, in, tailProj[c].data, 0, in, 0f, pp, 0, h);
+      Parallel.forRange(rows, 256, (a, b) -> {
+        for (int j = a; j < b; j++) {
+          double s = 0;
+          for (int q = 0; q < h; q++) { double v = pp[j * h + q]; s += v * v; }
+          out[from + j] = (float) Math.sqrt(s);
+        }
+      });
+    }
   }
 
   /** Merges cluster c's best words into the lists of rows order[from .. from+rows). */

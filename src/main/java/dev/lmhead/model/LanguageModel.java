@@ -151,13 +151,21 @@ public final class LanguageModel {
 
   /** Sum of NLL (nats) over the T*B targets, no gradient, state carried. */
   public double evalSum(int[] inputs, int[] targets, int T, int B, float[] scratch) {
-    decoder.train(false);
     int rows = T * B;
-    float[] x = hidden(inputs, T, B, false, null);
+    float[] x = headInputs(inputs, T, B);
     decoder.targetLogProb(x, rows, targets, scratch);
     double s = 0;
     for (int i = 0; i < rows; i++) s -= scratch[i];
     return s;
+  }
+
+  /**
+   * Feeds T*B inputs in evaluation mode, state carried, and returns the head inputs [T*B, H] (an
+   * internal buffer, valid until the next call): what {@link #decoder} scores, e.g. for top-k.
+   */
+  public float[] headInputs(int[] inputs, int T, int B) {
+    decoder.train(false);
+    return hidden(inputs, T, B, false, null);
   }
 
   /**

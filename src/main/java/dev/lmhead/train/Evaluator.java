@@ -1,6 +1,7 @@
 package dev.lmhead.train;
 
 import dev.lmhead.data.BpttBatcher;
+import dev.lmhead.head.TopK;
 import dev.lmhead.model.LanguageModel;
 
 /**
@@ -33,22 +34,71 @@ public final class Evaluator {
     return String.format("inf (mean NLL %.1f nats: exp overflows)", r.meanNll());
   }
 
+  /** How top-k accuracy is defined, printed next to it. */
+  public static final String TOPK_DEFINITION =
+      "acc@k = share of target tokens (<eos> included) among the model's k most likely next words (exact top-k, ties to the smaller id)";
+
+  /**
+   * Perplexity and top-k accuracy in one pass. {@code hitsAtRank[j]} counts the targets that are the
+   * model's (j+1)-th most likely word; {@code topKSeconds} is the time spent in the head's exact top-k.
+   */
+  public record TopKResult(Result result, int k, long[] hitsAtRank, double topKSeconds) {
+    /** acc@(j+1): share of targets within the first j+1 predictions. */
+    public double accuracy(int j) {
+      long hits = 0;
+      for (int i = 0; i <= j; i++) hits += hitsAtRank[i];
+      return result.tokens() == 0 ? Double.NaN : (double) hits / result.tokens();
+    }
+    /** Rows per second through the head's top-k alone. */
+    public double topKRowsPerSecond() { return result.tokens() / Math.max(topKSeconds, 1e-9); }
+  }
+
   private Evaluator() {}
 
-  public static Result evaluate(LanguageModel model, int[] stream, int batch, int bptt, Progress progress) {
+  /** {@link #evaluate}, and the exact top-k of every row, compared with its target. */
+  public static TopKResult evaluateTopK(LanguageModel model, int[] stream, int batch, int bptt, int k, Progress progress) {
+    if (k < 1 || k > model.vocabSize()) throw new IllegalArgumentException("k must be in [1, " + model.vocabSize() + "], got " + k);
+    return run(model, stream, batch, bptt, k, progress);
+  }
+
+  /** One pass over the split; k = 0 skips top-k. */
+  private static TopKResult run(LanguageModel model, int[] stream, int batch, int bptt, int k, Progress progress) {
     long t0 = System.nanoTime();
     BpttBatcher b = new BpttBatcher(stream, batch);
     model.resetState(batch);
     int[] in = new int[bptt * batch], tg = new int[bptt * batch];
     float[] scratch = new float[bptt * batch];
+    long[] hits = new long[k];
     double nll = 0;
-    long n = 0;
+    long n = 0, topNanos = 0;
     int T;
     while ((T = b.next(bptt, in, tg)) > 0) {
-      nll += model.evalSum(in, tg, T, batch, scratch);
-      n += (long) T * batch;
-      if (progress != null) progress.step((long) T * batch, null);
+      int rows = T * batch;
+      float[] x = model.headInputs(in, T, batch);
+      model.decoder.targetLogProb(x, rows, tg, scratch);
+      double s = 0;
+      for (int i = 0; i < rows; i++) s -= scratch[i];
+      nll += s;
+      if (k > 0) {
+        long s0 = System.nanoTime();
+        TopK top = model.decoder.topK(x, rows, k);
+        topNanos += System.nanoTime() - s0;
+        for (int r = 0; r < rows; r++) {
+          for (int j = 0; j < k; j++) {
+            if (top.id(r, j) == tg[r]) { hits[j]++; break; }
+          }
+        }
+      }
+      n += rows;
+      if (progress != null) progress.step(rows, null);
     }
-    return new Result(nll, n, (System.nanoTime() - t0) / 1e9);
+    Result res = new Result(nll, n, (System.nanoTime() - t0) / 1e9);
+    return new TopKResult(res, k, hits, topNanos / 1e9);
   }
+
+  /** Perplexity of a token stream (see {@link #DEFINITION}), cut into {@code batch} columns. */
+  public static Result evaluate(LanguageModel model, int[] stream, int batch, int bptt, Progress progress) {
+    return run(model, stream, batch, bptt, 0, progress).result();
+  }
+
 }

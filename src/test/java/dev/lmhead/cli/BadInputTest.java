@@ -288,6 +288,8 @@ class BadInputTest {
     c.add(new Case("output already holds a run", () -> train(corpus, copyRun(fullRun)), "--resume"));
     // model folders and checkpoints
     c.add(new Case("eval of a missing model folder", () -> eval(tmp.resolve("no-such-run")), "no-such-run"));
+    c.add(new Case("eval --topk -1", () -> eval(fullRun, "--topk", "-1"), "--topk"));
+    c.add(new Case("eval --topk beyond the vocabulary", () -> eval(fullRun, "--topk", "100000"), "--topk"));
     c.add(new Case("eval of a folder without config.json", () -> eval(fresh()), Checkpoint.CONFIG));
     c.add(new Case("config.json is not JSON", () -> {
       Path d = copyRun(fullRun);

@@ -62,6 +62,48 @@ class AdaptiveSoftmaxTest {
   }
 
   @Test
+  void topKSkipsAClusterWhoseFlatTailCannotWin() {
+    // cluster 0 has the largest head probability, but its 40 words share it evenly (zero output
+    // embeddings): each gets log P(cluster) - log 40, below the best shortlist word
+    AdaptiveSoftmax h = new AdaptiveSoftmax(6, 50, new int[] {5, 45}, 2.0, true, new Rng(4));
+    java.util.Arrays.fill(h.tailOut[0].data, 0f);
+    java.util.Arrays.fill(h.headWeight.data, 0f);
+    h.headBias.data[2] = 2f;
+    h.headBias.data[5] = 2.5f;
+    h.headBias.data[6] = -5f;
+    int n = 7;
+    HeadContract.topKMatchesSort(h, n, 1, 16);
+    TopK top = h.topK(TestData.gaussian(new Rng(16), n * 6, 1.0), n, 1);
+    for (int r = 0; r < n; r++) assertEquals(2, top.id(r, 0), "row " + r);
+    assertEquals(0, h.lastTopKExpansions(), "the flat cluster and the unlikely one must both be skipped");
+    // with k = 6 the five shortlist words are not enough: cluster 0 is expanded for every row, and
+    // its words (log-prob ≈ -4.3) then rule out cluster 1 (head log-prob ≈ -8.2)
+    HeadContract.topKMatchesSort(h, n, 6, 17);
+    h.topK(TestData.gaussian(new Rng(17), n * 6, 1.0), n, 6);
+    assertEquals(n, h.lastTopKExpansions());
+  }
+
+  @Test
+  void topKStaysExactWhetherTheBoundPrunesOrNot() {
+    long[] top1 = new long[3];
+    float[] scales = {0.01f, 1f, 30f};
+    for (int s = 0; s < scales.length; s++) {
+      AdaptiveSoftmax h = new AdaptiveSoftmax(8, 90, new int[] {6, 30, 60}, 2.0, true, new Rng(5));
+      for (int c = 0; c < 3; c++) h.headBias.data[6 + c] = 1.5f; // clusters as likely as the best words
+      for (Parameter w : h.tailOut) for (int i = 0; i < w.data.length; i++) w.data[i] *= scales[s];
+      HeadContract.topKMatchesSort(h, 12, 4, 19);
+      HeadContract.topKMatchesSort(h, 12, 8, 20);
+      HeadContract.topKMatchesSort(h, 12, 1, 18); // (its last call is predict, a top-1)
+      top1[s] = h.lastTopKExpansions();
+      h.topK(TestData.gaussian(new Rng(20), 12 * 8, 1.0), 12, 8);
+      assertTrue(h.lastTopKExpansions() >= 12, "k = 8 > shortlist 6 needs a tail for every row");
+      assertTrue(top1[s] <= 12 * 3, "expansions " + top1[s]);
+    }
+    assertEquals(0, top1[0], "near-uniform tails (log-prob ≈ cluster - log 24) never beat the best shortlist word");
+    assertTrue(top1[2] > 0, "sharp tails (scale 30) cannot all be ruled out");
+  }
+
+  @Test
   void gradientsEveryReductionWithIgnoreIndex() {
     Loss[] losses = {Loss.MEAN, Loss.SUM, Loss.NONE,
         new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1), new Loss(Loss.Reduction.NONE, 30)};
