@@ -23,6 +23,8 @@ public final class ModelOptions {
   public boolean tied;
   @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, LSTM and decoder (default: ${DEFAULT-VALUE}).")
   public float initRange;
+  @Option(names = "--lstm-init-range", description = "Uniform init range of the LSTM alone; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), which the PyTorch word-LM example keeps (default: --init-range).")
+  public Float lstmInitRange;
   @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
   public String input;
 
@@ -52,7 +54,7 @@ public final class ModelOptions {
   /** A field-by-field copy, so that {@code compare} can vary one head's options without touching the others. */
   public ModelOptions copy() {
     ModelOptions o = new ModelOptions();
-    o.emb = emb; o.hidden = hidden; o.layers = layers; o.dropout = dropout; o.tied = tied; o.initRange = initRange;
+    o.emb = emb; o.hidden = hidden; o.layers = layers; o.dropout = dropout; o.tied = tied; o.initRange = initRange; o.lstmInitRange = lstmInitRange;
     o.input = input; o.head = head; o.noBias = noBias; o.classes = classes; o.classMode = classMode; o.tree = tree;
     o.cutoffs = cutoffs.clone(); o.divValue = divValue; o.headBias = headBias; o.experts = experts; o.mosDim = mosDim;
     o.mosBase = mosBase;
@@ -121,7 +123,8 @@ public final class ModelOptions {
       cut = dev.lmhead.head.AdaptiveSoftmax.defaultCutoffs(vocab);
     }
     return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
-        new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase));
+        new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase),
+        lstmInitRange != null ? lstmInitRange : initRange);
   }
 
   private boolean given(String option) {

@@ -71,7 +71,7 @@ public final class LanguageModel {
       }
     }
     inDrop = new Dropout(cfg.dropout());
-    rnn = new Lstm(cfg.emb(), cfg.hidden(), cfg.layers(), cfg.dropout(), cfg.initRange(), rng);
+    rnn = new Lstm(cfg.emb(), cfg.hidden(), cfg.layers(), cfg.dropout(), cfg.lstmRange(), rng);
     outDrop = new Dropout(cfg.dropout());
     Map<Parameter, Boolean> seen = new IdentityHashMap<>();
     for (Parameter p : encoder.parameters()) add("encoder." + p.name(), p, seen);

@@ -12,11 +12,25 @@ import dev.lmhead.head.HeadSpec;
  * @param dropout   dropout on the embeddings, between LSTM layers and on the LSTM output (PyTorch word-LM example)
  * @param tied      share the input embedding with the output weights (Press & Wolf 2017; Inan et al. 2017)
  * @param input     "embedding" or "adaptive" (adaptive input embeddings, Baevski & Auli 2019)
- * @param initRange uniform init range of embeddings and LSTM weights
+ * @param initRange uniform init range of the embedding and the untied full-softmax decoder
  * @param head      the output layer
+ * @param lstmInitRange uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default
+ *                  ±1/sqrt(hidden); null (a config.json from before this field) = initRange
  */
 public record ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
-                          String input, float initRange, HeadSpec head) {
+                          String input, float initRange, HeadSpec head, Float lstmInitRange) {
+
+  /** The LSTM initialised like the rest, uniform ±initRange (Zaremba et al.). */
+  public ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
+                     String input, float initRange, HeadSpec head) {
+    this(vocab, emb, hidden, layers, dropout, tied, input, initRange, head, initRange);
+  }
+
+  /** The LSTM's resolved uniform init range: lstmInitRange, 1/sqrt(hidden) for 0, initRange when absent. */
+  public float lstmRange() {
+    if (lstmInitRange == null) return initRange;
+    return lstmInitRange == 0f ? (float) (1.0 / Math.sqrt(hidden)) : lstmInitRange;
+  }
 
   /** Checks sizes; throws IllegalArgumentException naming the flag. */
   public ModelConfig validate() {
@@ -26,6 +40,9 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     if (layers < 1) throw new IllegalArgumentException("--layers must be >= 1, got " + layers);
     if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("--dropout must be in [0, 1), got " + dropout);
     if (!(initRange > 0)) throw new IllegalArgumentException("--init-range must be > 0, got " + initRange);
+    if (lstmInitRange != null && !(lstmInitRange >= 0 && lstmInitRange < Float.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("--lstm-init-range must be >= 0 (0 = PyTorch's 1/sqrt(hidden)), got " + lstmInitRange);
+    }
     if (!input.equals("embedding") && !input.equals("adaptive")) {
       throw new IllegalArgumentException("--input must be embedding or adaptive, got '" + input + "'");
     }

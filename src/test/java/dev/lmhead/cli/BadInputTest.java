@@ -234,6 +234,7 @@ class BadInputTest {
     c.add(new Case("--clip -1", () -> train(corpus, fresh(), "--clip", "-1"), "--clip"));
     c.add(new Case("--dropout 1", () -> train(corpus, fresh(), "--dropout", "1"), "--dropout"));
     c.add(new Case("--init-range 0", () -> train(corpus, fresh(), "--init-range", "0"), "--init-range"));
+    c.add(new Case("--lstm-init-range -1", () -> train(corpus, fresh(), "--lstm-init-range", "-1"), "--lstm-init-range"));
     c.add(new Case("--emb not a number", () -> train(corpus, fresh(), "--emb", "eight"), "--emb", "eight"));
     c.add(new Case("unknown flag", () -> train(corpus, fresh(), "--embedding-size", "8"), "--embedding-size"));
     c.add(new Case("unknown head", () -> train(corpus, fresh(), "--head", "softmax2"), "--head", "softmax2"));
