@@ -21,7 +21,7 @@ public final class ModelOptions {
   @Option(names = {"--tied", "--tie"}, negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "Tie input embedding and output weights (full softmax / MoS: needs --emb = --hidden; adaptive input: ties bands with the adaptive softmax; not with --mos-base adaptive) (default: ${DEFAULT-VALUE}).")
   public boolean tied;
-  @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, LSTM and decoder (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, decoder and (unless --lstm-init-range) LSTM (default: ${DEFAULT-VALUE}).")
   public float initRange;
   @Option(names = "--lstm-init-range", description = "Uniform init range of the LSTM alone; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), which the PyTorch word-LM example keeps (default: --init-range).")
   public Float lstmInitRange;
@@ -124,7 +124,7 @@ public final class ModelOptions {
     }
     return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
         new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase),
-        lstmInitRange != null ? lstmInitRange : initRange);
+        lstmInitRange);
   }
 
   private boolean given(String option) {

@@ -215,8 +215,7 @@ public final class Checkpoint {
     h = new HeadSpec(h.type(), h.bias(), h.classes(), h.classMode() != null ? h.classMode() : d.classMode(),
         h.tree() != null ? h.tree() : d.tree(), h.cutoffs() != null ? h.cutoffs() : d.cutoffs(), h.divValue(), h.headBias(),
         h.experts(), h.mosDim(), h.mosBase() != null ? h.mosBase() : d.mosBase());
-    return new ModelConfig(c.vocab(), c.emb(), c.hidden(), c.layers(), c.dropout(), c.tied(), c.input(), c.initRange(), h,
-        c.lstmInitRange() != null ? c.lstmInitRange() : c.initRange());
+    return new ModelConfig(c.vocab(), c.emb(), c.hidden(), c.layers(), c.dropout(), c.tied(), c.input(), c.initRange(), h, c.lstmInitRange());
   }
 
   /** Reads an extra top-level field of config.json (e.g. "data"), or null. */

@@ -15,7 +15,7 @@ import dev.lmhead.head.HeadSpec;
  * @param initRange uniform init range of the embedding and the untied full-softmax decoder
  * @param head      the output layer
  * @param lstmInitRange uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default
- *                  ±1/sqrt(hidden); null (a config.json from before this field) = initRange
+ *                  ±1/sqrt(hidden); null (not given, or a config.json from before this field) = initRange
  */
 public record ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
                           String input, float initRange, HeadSpec head, Float lstmInitRange) {
@@ -23,7 +23,7 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
   /** The LSTM initialised like the rest, uniform ±initRange (Zaremba et al.). */
   public ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
                      String input, float initRange, HeadSpec head) {
-    this(vocab, emb, hidden, layers, dropout, tied, input, initRange, head, initRange);
+    this(vocab, emb, hidden, layers, dropout, tied, input, initRange, head, null);
   }
 
   /** The LSTM's resolved uniform init range: lstmInitRange, 1/sqrt(hidden) for 0, initRange when absent. */
