@@ -21,9 +21,9 @@ public final class ModelOptions {
   @Option(names = {"--tied", "--tie"}, negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "Tie input embedding and output weights (full softmax / MoS: needs --emb = --hidden; adaptive input: ties bands with the adaptive softmax; not with --mos-base adaptive) (default: ${DEFAULT-VALUE}).")
   public boolean tied;
-  @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings, decoder and (unless --lstm-init-range) LSTM (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings and output layer (default: ${DEFAULT-VALUE}).")
   public float initRange;
-  @Option(names = "--lstm-init-range", description = "Uniform init range of the LSTM alone; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), which the PyTorch word-LM example keeps (default: --init-range).")
+  @Option(names = "--lstm-init-range", defaultValue = "0", description = "Uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), as in the PyTorch word-LM example; Zaremba et al.'s PTB recipe uses 0.1 (default: ${DEFAULT-VALUE}).")
   public Float lstmInitRange;
   @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
   public String input;
