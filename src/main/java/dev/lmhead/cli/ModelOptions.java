@@ -24,7 +24,7 @@ public final class ModelOptions {
   @Option(names = "--init-range", defaultValue = "0.1", description = "Uniform init range of embeddings and output layer (default: ${DEFAULT-VALUE}).")
   public float initRange;
   @Option(names = "--lstm-init-range", defaultValue = "0", description = "Uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), as in the PyTorch word-LM example; Zaremba et al.'s PTB recipe uses 0.1 (default: ${DEFAULT-VALUE}).")
-  public Float lstmInitRange;
+  public float lstmInitRange;
   @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
   public String input;
 
