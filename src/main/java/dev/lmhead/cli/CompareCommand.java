@@ -70,7 +70,7 @@ public final class CompareCommand implements Callable<Integer> {
     }
     if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
     Map<String, ModelOptions> variants = variants(heads, model);
-    TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, lr, clip, optimizer, 0f, "plateau", 4, 4, budgetS, maxTokens,
+    TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, lr, clip, optimizer, 0f, "plateau", 0.25, 4, budgetS, maxTokens,
         seed, evalBatch, 50, 0, Setup.parseDuration("--val-every", valEvery)).validate();
     Corpus corpus = Corpus.load(data, 1, 0);
     Path dir = output != null ? output : Path.of("runs", "compare-" + corpus.name());

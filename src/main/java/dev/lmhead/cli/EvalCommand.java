@@ -63,7 +63,7 @@ public final class EvalCommand implements Callable<Integer> {
       }
     }
     if (!Double.isFinite(r.ppl())) {
-      throw new UserError("perplexity is not finite (mean NLL " + r.meanNll() + "): the checkpoint " + model.resolve(file) + " holds non-finite weights");
+      throw new UserError("the checkpoint " + model.resolve(file) + " gives a non-finite perplexity on " + splitName + ": ppl " + Evaluator.pplText(r));
     }
     if (json) {
       Map<String, Object> m = new LinkedHashMap<>();

@@ -48,10 +48,10 @@ public final class TrainCommand implements Callable<Integer> {
   String optimizer;
   @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay (default: ${DEFAULT-VALUE}).")
   float weightDecay;
-  @Option(names = "--lr-schedule", defaultValue = "plateau", description = "plateau (lr /= --lr-decay when valid ppl does not improve) | epoch (lr *= --lr-decay each epoch from --decay-start) | none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--lr-schedule", defaultValue = "plateau", description = "plateau (lr *= --lr-decay when valid ppl does not improve) | epoch (lr *= --lr-decay each epoch from --decay-start) | none (default: ${DEFAULT-VALUE}).")
   String schedule;
-  @Option(names = "--lr-decay", defaultValue = "4", description = "Schedule factor (plateau: divisor; epoch: multiplier) (default: ${DEFAULT-VALUE}).")
-  double lrDecay;
+  @Option(names = "--lr-decay", description = "Factor in (0, 1] the schedule multiplies the lr by (default: 0.25 for plateau, the PyTorch example's lr/4; 0.5 for epoch, Zaremba et al.).")
+  Double lrDecay;
   @Option(names = "--decay-start", defaultValue = "4", description = "epoch schedule: lr decays after each epoch from this one on (Zaremba: 4, i.e. epoch 5 runs at lr*decay) (default: ${DEFAULT-VALUE}).")
   int decayStart;
   @Option(names = "--time-budget", defaultValue = "12m", description = "Stop training after this much training time, e.g. 90s, 15m, 2h; 0 = no limit (default: ${DEFAULT-VALUE}, so that the whole default job with its final evaluation takes about 15 minutes).")
@@ -87,7 +87,8 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Setup.threadsAndBlas(threads, blas);
     double budget = Setup.parseDuration("--time-budget", timeBudget);
-    TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule, lrDecay,
+    TrainConfig tc = new TrainConfig(epochs, bptt, batch, lr, clip, optimizer, weightDecay, schedule,
+        lrDecay != null ? lrDecay : TrainConfig.defaultLrDecay(schedule),
         decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery),
         Setup.parseDuration("--val-every", valEvery), lossScale).validate();
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);

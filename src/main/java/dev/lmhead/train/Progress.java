@@ -2,6 +2,7 @@ package dev.lmhead.train;
 
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Optional;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -16,7 +17,8 @@ public final class Progress implements AutoCloseable {
   private final String task, unit;
   private final long total;
   private final long t0 = System.nanoTime();
-  private long done, lastLine = System.nanoTime();
+  private volatile long done, before;
+  private long lastLine = System.nanoTime();
   private final double lineEveryS;
   private String extra = "";
 
@@ -30,7 +32,9 @@ public final class Progress implements AutoCloseable {
     if (tty) {
       bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setUnit(" " + unit, 1)
           .showSpeed().setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setMaxRenderedLength(120)
-          .setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS).build();
+          .setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS)
+          .setEtaFunction(st -> Optional.ofNullable(eta((System.nanoTime() - t0) / 1e9)))
+          .build();
     } else {
       bar = null;
     }
@@ -51,10 +55,53 @@ public final class Progress implements AutoCloseable {
     }
   }
 
+  // another stop that may come before the end: units still allowed, and a wall-clock deadline (nanoTime)
+  private volatile long unitsCap = Long.MAX_VALUE, capFrom = 0;
+  private volatile double deadlineNanos = Double.POSITIVE_INFINITY;
+
+  /**
+   * Tells the bar that the work may stop before its end: after {@code unitsLeft} more units (a token
+   * budget) or after {@code secondsLeft} more seconds (a time budget), whichever comes first. The ETA
+   * shown is then the time to the first stop, not to the end.
+   */
+  public void earlierStop(long unitsLeft, double secondsLeft) {
+    unitsCap = unitsLeft;
+    capFrom = done;
+    deadlineNanos = System.nanoTime() + secondsLeft * 1e9;
+  }
+
+  /** Counts {@code n} units as already done before this bar started (a resumed epoch): they do not count in the rate. */
+  public void resumeAt(long n) {
+    done += n;
+    before += n;
+    if (bar != null) bar.stepBy(n);
+  }
+
+  /** The ETA of this bar after {@code elapsedS} seconds, or null when unknown. */
+  private Duration eta(double elapsedS) {
+    long remaining = Math.max(0, total - done);
+    long unitsLeft = Math.min(remaining, Math.max(0, unitsCap == Long.MAX_VALUE ? Long.MAX_VALUE : unitsCap - (done - capFrom)));
+    double budgetLeft = (deadlineNanos - System.nanoTime()) / 1e9;
+    double s = etaSeconds(done - before, elapsedS, unitsLeft, budgetLeft);
+    return Double.isFinite(s) ? Duration.ofSeconds((long) Math.ceil(s)) : null;
+  }
+
+  /**
+   * Seconds to the first stop: {@code unitsLeft} units at the rate {@code unitsDone / elapsedS}, or the
+   * time budget {@code budgetLeftS}, whichever is sooner; NaN when neither is known.
+   */
+  static double etaSeconds(long unitsDone, double elapsedS, long unitsLeft, double budgetLeftS) {
+    double rate = unitsDone / Math.max(elapsedS, 1e-9);
+    double byWork = unitsDone > 0 ? unitsLeft / rate : Double.POSITIVE_INFINITY;
+    double s = Math.min(byWork, Math.max(0, budgetLeftS));
+    return Double.isFinite(s) ? s : Double.NaN;
+  }
+
   private String line() {
     double s = (System.nanoTime() - t0) / 1e9;
-    double rate = done / Math.max(s, 1e-9);
-    String eta = total > 0 && rate > 0 ? fmt(Duration.ofSeconds((long) ((total - done) / rate))) : "?";
+    double rate = (done - before) / Math.max(s, 1e-9);
+    Duration d = total > 0 ? eta(s) : null;
+    String eta = d != null ? fmt(d) : "?";
     return String.format("%s %d/%d %s (%.0f%%) %.0f %s/s ETA %s %s", task, done, total, unit,
         total > 0 ? 100.0 * done / total : 0, rate, unit, eta, extra);
   }

@@ -3,9 +3,10 @@ package dev.lmhead.train;
 /**
  * Training hyper-parameters (everything but the architecture).
  *
- * @param schedule    "plateau": divide lr by {@code lrDecay} when validation perplexity does not improve
- *                    (PyTorch word-LM example, factor 4); "epoch": multiply lr by {@code lrDecay} after each
- *                    epoch from {@code decayStart} on (Zaremba et al., 0.5 after epoch 4); "none"
+ * @param schedule    "plateau": multiply lr by {@code lrDecay} when validation perplexity does not improve
+ *                    (PyTorch word-LM example: 0.25, i.e. lr / 4); "epoch": multiply lr by {@code lrDecay}
+ *                    after each epoch from {@code decayStart} on (Zaremba et al., 0.5 after epoch 4); "none"
+ * @param lrDecay     the factor both schedules multiply the lr by, in (0, 1]; {@link #defaultLrDecay} per schedule
  * @param timeBudgetS stop training after this many seconds (0 = no limit); validation and test still run
  * @param maxTokens   stop after this many training tokens (0 = no limit)
  * @param evalBatch   batch size for validation and test perplexity (1 = one stream, state carried over the split)
@@ -36,6 +37,11 @@ public record TrainConfig(int epochs, int bptt, int batch, double lr, double cli
         seed, evalBatch, logInterval, saveEveryS, valEveryS, "token");
   }
 
+  /** The --lr-decay of a schedule when none is given: 0.25 on a plateau (the PyTorch example's lr / 4), 0.5 per epoch (Zaremba et al.). */
+  public static double defaultLrDecay(String schedule) {
+    return "epoch".equals(schedule) ? 0.5 : 0.25;
+  }
+
   public TrainConfig validate() {
     if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
     if (bptt < 1) throw new IllegalArgumentException("--bptt must be >= 1, got " + bptt);
@@ -46,7 +52,10 @@ public record TrainConfig(int epochs, int bptt, int batch, double lr, double cli
     if (!schedule.equals("plateau") && !schedule.equals("epoch") && !schedule.equals("none")) {
       throw new IllegalArgumentException("--lr-schedule must be plateau, epoch or none, got '" + schedule + "'");
     }
-    if (!(lrDecay > 0)) throw new IllegalArgumentException("--lr-decay must be > 0, got " + lrDecay);
+    if (!(lrDecay > 0 && lrDecay <= 1)) {
+      throw new IllegalArgumentException("--lr-decay must be in (0, 1]: the schedule multiplies the lr by it, got " + lrDecay
+          + (lrDecay > 1 ? " (to divide the lr by " + lrDecay + ", write --lr-decay " + (float) (1 / lrDecay) + ")" : ""));
+    }
     if (!(timeBudgetS >= 0)) throw new IllegalArgumentException("--time-budget must be >= 0, got " + timeBudgetS);
     if (maxTokens < 0) throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
     if (!"token".equals(lossScale) && !"sequence".equals(lossScale)) {

@@ -66,6 +66,7 @@ public final class Trainer {
     this.lr = cfg.lr();
     this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
     this.metrics = new Metrics(dir.resolve("metrics.jsonl"));
+    this.policy = new FaultPolicy(model.vocabSize());
   }
 
   public double lr() { return lr; }
@@ -86,7 +87,7 @@ public final class Trainer {
       step = s.get("step").getAsLong();
       tokens = s.get("tokens").getAsLong();
       lr = s.get("lr").getAsDouble();
-      bestVal = s.get("best_valid_ppl").getAsDouble();
+      bestVal = Math.min(s.get("best_valid_ppl").getAsDouble(), savedBest());
       trainSeconds = s.get("train_seconds").getAsDouble();
       badEpochs = s.get("bad_epochs").getAsInt();
       rng = Rng.fromState(s.get("rng").getAsLong());
@@ -112,6 +113,23 @@ public final class Trainer {
         f, epoch, step, tokens, lr, Double.isFinite(bestVal) ? String.format("%.2f", bestVal) : "none yet"));
   }
 
+  /**
+   * The validation perplexity recorded in {@code model.safetensors}, or +inf. The best model can be
+   * newer than the resume point (a validation saved it, then the run was killed before the next resume
+   * point), so resuming takes the smaller of the two: a worse model must never replace the best one.
+   */
+  private double savedBest() {
+    Path best = dir.resolve(Checkpoint.MODEL);
+    if (!Files.exists(best)) return Double.POSITIVE_INFINITY;
+    String v = Checkpoint.loadTensors(best).metadata().get("lmhead.valid_ppl");
+    try {
+      double p = v == null ? Double.NaN : Double.parseDouble(v);
+      return p > 0 ? p : Double.POSITIVE_INFINITY;
+    } catch (NumberFormatException e) {
+      return Double.POSITIVE_INFINITY;
+    }
+  }
+
   private void restoreOptimizer(Safetensors.Contents c, Path f) {
     Map<String, float[]> os = new LinkedHashMap<>();
     for (var e : c.tensors().entrySet()) {
@@ -129,110 +147,142 @@ public final class Trainer {
   /** Runs (or continues) training, then evaluates the best model on valid and test. */
   public Outcome run() throws IOException {
     BpttBatcher batcher = new BpttBatcher(corpus.train(), cfg.batch());
-    int B = cfg.batch(), maxT = cfg.bptt();
-    int[] in = new int[maxT * B], tg = new int[maxT * B];
     boolean budgetHit = false;
-    long lastSave = System.nanoTime();
     int startEpoch = epoch;
     if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists
-    long skipped = 0;
     if (cfg.valEveryS() > 0) nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
     for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
-      if (resumedMidEpoch && epoch == startEpoch) {
-        batcher.seek(position);
-      } else {
-        batcher.reset();
-        position = 0;
-        model.resetState(B);
-      }
-      resumedMidEpoch = false;
-      long epochTokens = (long) batcher.columnLength() * B;
-      double lossSum = 0;
-      long lossRows = 0;
-      try (Progress bar = new Progress(String.format("epoch %d/%d", epoch, cfg.epochs()), epochTokens, "tok", out, quiet)) {
-        bar.step((long) batcher.position() * B, null);
-        int T;
-        long t0 = System.nanoTime();
-        while ((T = batcher.next(maxT, in, tg)) > 0) {
-          long ts = System.nanoTime();
-          opt.zeroGrad();
-          double loss = model.trainStep(in, tg, T, B, rng);
-          if (faultInjector != null && faultInjector.test(step)) model.parameters().get(0).grad[0] = Float.NaN;
-          if (sequenceLoss) {
-            for (dev.lmhead.nn.Parameter p : model.parameters()) dev.lmhead.tensor.Vec.scale(p.grad, 0, p.size(), T);
-          }
-          double norm = opt.clipGradNorm(cfg.clip());
-          if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-            handleNumericFault(loss, norm, B);
-            skipped++;
-          } else {
-            streak = 0;
-            opt.step(lr);
-            lossSum += loss * T * B;
-            lossRows += (long) T * B;
-          }
-          step++;
-          tokens += (long) T * B;
-          position = batcher.position();
-          trainSeconds += (System.nanoTime() - ts) / 1e9;
-          if (step % cfg.logInterval() == 0 || position >= batcher.columnLength() - 1) {
-            double cur = lossRows == 0 ? Double.NaN : lossSum / lossRows;
-            // an interval whose every step was skipped has no loss: say so rather than print NaN
-            bar.step((long) T * B, lossRows == 0 ? String.format("loss n/a (%d steps skipped: numeric faults) lr %.3g", skipped, lr)
-                : String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
-            metrics.write("train", Map.of("epoch", epoch, "step", step, "tokens", tokens, "loss", cur,
-                "ppl", Math.exp(cur), "lr", lr, "train_seconds", trainSeconds,
-                "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "skipped_steps", skipped));
-            lossSum = 0;
-            lossRows = 0;
-            skipped = 0;
-          } else {
-            bar.step((long) T * B, null);
-          }
-          if ((cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens())) {
-            budgetHit = true;
-            break;
-          }
-          if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
-            midEpochValidation();
-            nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
-          }
-          if (cfg.saveEveryS() > 0 && (System.nanoTime() - lastSave) / 1e9 >= cfg.saveEveryS()) {
-            saveLast(false);
-            lastSave = System.nanoTime();
-          }
-        }
-      }
-      if (budgetHit) {
-        // stopped inside the epoch: the resume point is here (saved before validation resets the state)
-        saveLast(false);
-      }
-      Evaluator.Result val = validate();
-      double ppl = val.ppl();
-      boolean improved = ppl < bestVal;
-      if (improved) {
-        bestVal = ppl;
-        Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
-            Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(ppl)));
-      }
-      double lrUsed = lr;
-      if (!budgetHit) {
-        if (improved) badEpochs = 0; else badEpochs++;
-        updateSchedule(improved);
-      }
-      say(String.format("| %s %d | %s | valid ppl %8s%s | lr %.4g | %,d tokens | %.0f tok/s |",
-          budgetHit ? "budget reached in epoch" : "end of epoch", epoch, fmtTime(trainSeconds), Evaluator.pplText(val),
-          improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
-      metrics.write("epoch", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", ppl, "valid_loss", val.meanNll(),
-          "lr", lrUsed, "train_seconds", trainSeconds, "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9),
-          "partial", budgetHit));
-      if (!budgetHit) {
-        position = 0;
-        saveLast(true); // the epoch is complete: the resume point is the start of the next one
-      }
+      startEpoch(batcher, epoch == startEpoch && resumedMidEpoch);
+      budgetHit = trainEpoch(batcher);
+      endEpoch(budgetHit);
+    }
+    if (!Double.isFinite(bestVal)) {
+      throw diverged("no validation perplexity was finite (the last valid mean NLL was " + policy.describe(lastValidNll) + ")");
     }
     int done = budgetHit ? epoch - 2 : Math.min(epoch - 1, cfg.epochs());
     return finish(Math.max(done, 0), budgetHit);
+  }
+
+  /** Positions the batcher at the resume point, or at the start of the epoch with a zero state. */
+  private void startEpoch(BpttBatcher batcher, boolean continueMidEpoch) {
+    if (continueMidEpoch) {
+      batcher.seek(position);
+    } else {
+      batcher.reset();
+      position = 0;
+      model.resetState(cfg.batch());
+    }
+    resumedMidEpoch = false;
+  }
+
+  /** Trains over the rest of the epoch; true when the time or token budget stopped it. */
+  private boolean trainEpoch(BpttBatcher batcher) throws IOException {
+    int B = cfg.batch(), maxT = cfg.bptt();
+    long epochTokens = (long) batcher.columnLength() * B;
+    double lossSum = 0;
+    long lossRows = 0, skipped = 0;
+    long lastSave = System.nanoTime();
+    int[] in = new int[maxT * B], tg = new int[maxT * B];
+    try (Progress bar = new Progress(String.format("epoch %d/%d", epoch, cfg.epochs()), epochTokens, "tok", out, quiet)) {
+      bar.resumeAt((long) batcher.position() * B);
+      showBudget(bar);
+      int T;
+      while ((T = batcher.next(maxT, in, tg)) > 0) {
+        long ts = System.nanoTime();
+        opt.zeroGrad();
+        double loss = model.trainStep(in, tg, T, B, rng);
+        if (faultInjector != null && faultInjector.test(step)) model.parameters().get(0).grad[0] = Float.NaN;
+        if (sequenceLoss) {
+          for (Parameter p : model.parameters()) dev.lmhead.tensor.Vec.scale(p.grad, 0, p.size(), T);
+        }
+        double norm = opt.clipGradNorm(cfg.clip());
+        FaultPolicy.Action action = policy.onStep(loss, norm);
+        if (action == FaultPolicy.Action.OK) {
+          opt.step(lr);
+          lossSum += loss * T * B;
+          lossRows += (long) T * B;
+        } else {
+          onFault(action, "step " + step, policy.describe(loss) + ", grad norm " + norm);
+          skipped++;
+        }
+        step++;
+        tokens += (long) T * B;
+        position = batcher.position();
+        trainSeconds += (System.nanoTime() - ts) / 1e9;
+        if (step % cfg.logInterval() == 0 || position >= batcher.columnLength() - 1) {
+          double cur = lossRows == 0 ? Double.NaN : lossSum / lossRows;
+          // an interval whose every step was skipped has no loss: say so rather than print NaN
+          bar.step((long) T * B, lossRows == 0 ? String.format("loss n/a (%d steps skipped: numeric faults) lr %.3g", skipped, lr)
+              : String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
+          metrics.write("train", Map.of("epoch", epoch, "step", step, "tokens", tokens, "loss", cur,
+              "ppl", Math.exp(cur), "lr", lr, "train_seconds", trainSeconds,
+              "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "skipped_steps", skipped));
+          lossSum = 0;
+          lossRows = 0;
+          skipped = 0;
+        } else {
+          bar.step((long) T * B, null);
+        }
+        if ((cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens())) {
+          return true;
+        }
+        if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
+          midEpochValidation();
+          nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
+          showBudget(bar);
+        }
+        if (cfg.saveEveryS() > 0 && (System.nanoTime() - lastSave) / 1e9 >= cfg.saveEveryS()) {
+          saveLast(false);
+          lastSave = System.nanoTime();
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Lets the progress line's ETA show the time or token budget when it comes before the epoch's end. */
+  private void showBudget(Progress bar) {
+    long unitsLeft = cfg.maxTokens() > 0 ? Math.max(0, cfg.maxTokens() - tokens) : Long.MAX_VALUE;
+    double secondsLeft = cfg.timeBudgetS() > 0 ? Math.max(0, cfg.timeBudgetS() - trainSeconds) : Double.POSITIVE_INFINITY;
+    bar.earlierStop(unitsLeft, secondsLeft);
+  }
+
+  /**
+   * The end of an epoch, or the budget stop inside one: validate, keep the best model, step the
+   * schedule, and write the resume point. A faulty validation (non-finite or exploding loss) rolls the
+   * parameters back like repeated faulty steps do. The resume point is written after the validation so
+   * that it records the best perplexity including this one, with the recurrent state the training had.
+   */
+  private void endEpoch(boolean budgetHit) throws IOException {
+    float[] h = model.stateH().clone(), c = model.stateC().clone();
+    Evaluator.Result val = validate();
+    System.arraycopy(h, 0, model.stateH(), 0, h.length);
+    System.arraycopy(c, 0, model.stateC(), 0, c.length);
+    double ppl = val.ppl();
+    FaultPolicy.Action action = policy.onValidation(val.meanNll());
+    boolean improved = action == FaultPolicy.Action.OK && ppl < bestVal;
+    if (improved) saveBest(ppl);
+    double lrUsed = lr;
+    say(String.format("| %s %d | %s | valid ppl %8s%s | lr %.4g | %,d tokens | %.0f tok/s |",
+        budgetHit ? "budget reached in epoch" : "end of epoch", epoch, fmtTime(trainSeconds), Evaluator.pplText(val),
+        improved ? " (best, saved)" : "", lrUsed, tokens, tokens / Math.max(trainSeconds, 1e-9)));
+    metrics.write("epoch", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", ppl, "valid_loss", val.meanNll(),
+        "lr", lrUsed, "train_seconds", trainSeconds, "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9),
+        "partial", budgetHit));
+    if (action != FaultPolicy.Action.OK) {
+      onFault(action, "validation of epoch " + epoch, "valid " + policy.describe(val.meanNll()));
+    } else if (!budgetHit) {
+      if (improved) badEpochs = 0; else badEpochs++;
+      updateSchedule(improved);
+    }
+    if (!budgetHit) position = 0; // the epoch is complete: the resume point is the start of the next one
+    saveLast(!budgetHit);
+  }
+
+  private void saveBest(double ppl) throws IOException {
+    bestVal = ppl;
+    Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
+        Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(ppl)));
   }
 
   private Outcome finish(int epochsDone, boolean budgetHit) throws IOException {
@@ -255,18 +305,21 @@ public final class Trainer {
     Evaluator.Result val = validate();
     System.arraycopy(h, 0, model.stateH(), 0, h.length);
     System.arraycopy(c, 0, model.stateC(), 0, c.length);
-    boolean improved = val.ppl() < bestVal;
-    if (improved) {
-      bestVal = val.ppl();
-      Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(model),
-          Map.of("lmhead.epoch", Integer.toString(epoch), "lmhead.valid_ppl", Double.toString(val.ppl())));
-    }
+    FaultPolicy.Action action = policy.onValidation(val.meanNll());
+    boolean improved = action == FaultPolicy.Action.OK && val.ppl() < bestVal;
+    if (improved) saveBest(val.ppl());
     metrics.write("valid", Map.of("epoch", epoch, "tokens", tokens, "valid_ppl", val.ppl(), "valid_loss", val.meanNll(),
         "lr", lr, "train_seconds", trainSeconds, "best", improved));
+    if (action != FaultPolicy.Action.OK) onFault(action, "validation at step " + step, "valid " + policy.describe(val.meanNll()));
   }
 
+  private double lastValidNll = Double.NaN;
+
   private Evaluator.Result validate() {
-    return evalSplit("valid", corpus.valid());
+    Evaluator.Result r = evalSplit("valid", corpus.valid());
+    if (validationFaultInjector != null && validationFaultInjector.test(epoch)) r = new Evaluator.Result(Double.NaN, r.tokens(), r.seconds());
+    lastValidNll = r.meanNll();
+    return r;
   }
 
   private Evaluator.Result evalSplit(String name, int[] stream) {
@@ -277,61 +330,58 @@ public final class Trainer {
     }
   }
 
+  /** Both schedules multiply the lr by {@code --lr-decay} (a factor in (0, 1]): on a plateau, or each epoch from --decay-start. */
   private void updateSchedule(boolean improved) {
     switch (cfg.schedule()) {
-      case "plateau" -> { if (!improved) lr /= cfg.lrDecay(); }
+      case "plateau" -> { if (!improved) lr *= cfg.lrDecay(); }
       case "epoch" -> { if (epoch >= cfg.decayStart()) lr *= cfg.lrDecay(); }
       default -> { }
     }
   }
 
   /** Consecutive faults that trigger a roll-back to the last good parameters. */
-  static final int ROLLBACK_AFTER = 3;
-  /** Roll-backs, and faults in all, after which the run is declared diverged. */
-  static final int MAX_ROLLBACKS = 5, MAX_FAULTS = 30;
+  static final int ROLLBACK_AFTER = FaultPolicy.ROLLBACK_AFTER;
+  /** Roll-backs after which the run is declared diverged. */
+  static final int MAX_ROLLBACKS = FaultPolicy.MAX_ROLLBACKS;
 
-  private int faults = 0, streak = 0, rollbacks = 0;
+  private final FaultPolicy policy;
   private float[][] goodParams;            // in-memory roll-back target while no last.safetensors exists
   private Map<String, float[]> goodOpt;
   /** Test hook: steps at which a NaN is written into a gradient before clipping. */
   java.util.function.LongPredicate faultInjector;
+  /** Test hook: epochs whose validations report a NaN loss. */
+  java.util.function.IntPredicate validationFaultInjector;
 
   /**
-   * Non-finite loss or gradient: skip the update, halve the learning rate, log the event. After
-   * {@link #ROLLBACK_AFTER} consecutive faults the parameters and optimiser state return to the last
-   * good checkpoint ({@code last.safetensors}, or the in-memory copy taken at the start of the run if
-   * none was written yet) and the recurrent state is zeroed; training goes on from the current data
-   * position with the reduced lr. More than {@link #MAX_ROLLBACKS} roll-backs or {@link #MAX_FAULTS}
-   * faults end the run with a {@link UserError}.
+   * A fault ({@link FaultPolicy}): the update or validation result is discarded and the learning rate
+   * halved; on {@link FaultPolicy.Action#ROLL_BACK} the parameters and optimiser state return to the
+   * last good checkpoint ({@code last.safetensors}, or the in-memory copy taken at the start of the run
+   * if none was written yet) and the recurrent state is zeroed; training goes on from the current data
+   * position with the reduced lr. {@link FaultPolicy.Action#STOP} ends the run with a {@link UserError}.
    */
-  private void handleNumericFault(double loss, double norm, int batch) throws IOException {
-    faults++;
-    streak++;
+  private void onFault(FaultPolicy.Action action, String where, String what) throws IOException {
     double old = lr;
     lr /= 2;
-    String msg = String.format("numeric fault at step %d (loss %s, grad norm %s): update skipped, lr %.4g -> %.4g",
-        step, loss, norm, old, lr);
+    String msg = String.format("numeric fault at %s (%s): %s, lr %.4g -> %.4g", where, what,
+        where.startsWith("step") ? "update skipped" : "result discarded", old, lr);
     out.println("lmhead: warning: " + msg);
-    metrics.write("fault", Map.of("step", step, "loss", String.valueOf(loss), "grad_norm", String.valueOf(norm), "lr", lr,
-        "consecutive", streak));
-    if (faults >= MAX_FAULTS) throw diverged("too many non-finite steps");
-    if (streak >= ROLLBACK_AFTER) {
-      streak = 0;
-      rollBack(batch);
+    metrics.write("fault", Map.of("step", step, "where", where, "what", what, "lr", lr));
+    switch (action) {
+      case STOP -> throw diverged(policy.stopReason());
+      case ROLL_BACK -> rollBack(where);
+      default -> { }
     }
   }
 
   private UserError diverged(String why) {
     Path last = dir.resolve(Checkpoint.LAST);
-    return new UserError("training diverged: " + why + " (" + faults + " non-finite steps, lr now " + String.format("%.4g", lr)
+    return new UserError("training diverged: " + why + " (" + policy.faults() + " faults, lr now " + String.format("%.4g", lr)
         + ", started at " + cfg.lr() + "); try a smaller --lr or --clip"
         + (Files.exists(last) ? "; the last good state is in " + last : ""));
   }
 
   /** Restores the last good parameters and optimiser state, keeping the (reduced) lr and the data position. */
-  private void rollBack(int batch) throws IOException {
-    rollbacks++;
-    if (rollbacks > MAX_ROLLBACKS) throw diverged("still failing after " + MAX_ROLLBACKS + " roll-backs");
+  private void rollBack(String where) throws IOException {
     Path last = dir.resolve(Checkpoint.LAST);
     String source;
     if (Files.exists(last)) {
@@ -345,13 +395,13 @@ public final class Trainer {
       opt.loadState(goodOpt);
       source = "memory";
     } else {
-      throw diverged(ROLLBACK_AFTER + " consecutive non-finite steps and nothing to roll back to");
+      throw diverged("faults at " + where + " and nothing to roll back to");
     }
-    model.resetState(batch);
-    String where = source.equals("memory") ? "the parameters at the start of the run (no checkpoint written yet)" : source;
-    out.println(String.format("lmhead: warning: %d consecutive numeric faults at step %d: rolled back to %s; lr now %.4g (roll-back %d of at most %d)",
-        ROLLBACK_AFTER, step, where, lr, rollbacks, MAX_ROLLBACKS));
-    metrics.write("rollback", Map.of("step", step, "source", source, "lr", lr, "rollbacks", rollbacks));
+    model.resetState(cfg.batch());
+    String whence = source.equals("memory") ? "the parameters at the start of the run (no checkpoint written yet)" : source;
+    out.println(String.format("lmhead: warning: repeated numeric faults (%s): rolled back to %s; lr now %.4g (roll-back %d of at most %d)",
+        where, whence, lr, policy.rollbacks(), MAX_ROLLBACKS));
+    metrics.write("rollback", Map.of("step", step, "source", source, "lr", lr, "rollbacks", policy.rollbacks()));
   }
 
   /** Copies parameters and optimiser state as the roll-back target. */

@@ -28,7 +28,7 @@ class EvaluatorTest {
   static LanguageModel model(HeadSpec head, long seed) throws Exception {
     LanguageModel m = new LanguageModel(new ModelConfig(corpus.vocab().size(), 24, 24, 1, 0f, false, "embedding", 0.1f, head),
         corpus.vocab().counts(), new Rng(seed));
-    TrainConfig tc = new TrainConfig(1, 12, 8, 20, 0.25, "sgd", 0f, "plateau", 4, 5, 0, 0, seed, 4, 10, 0);
+    TrainConfig tc = new TrainConfig(1, 12, 8, 20, 0.25, "sgd", 0f, "plateau", 0.25, 5, 0, 0, seed, 4, 10, 0);
     new Trainer(m, corpus, tc, tmp.resolve("run-" + head.type() + seed), TrainerTest.QUIET, true).run();
     return m;
   }

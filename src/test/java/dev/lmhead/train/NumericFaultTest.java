@@ -46,7 +46,7 @@ class NumericFaultTest {
   }
 
   static TrainConfig train(String optimizer, double lr, long maxTokens) {
-    return new TrainConfig(1, BPTT, BATCH, lr, 0.25, optimizer, 0f, "plateau", 4, 5, 0, maxTokens, 3, 4, 1, 0);
+    return new TrainConfig(1, BPTT, BATCH, lr, 0.25, optimizer, 0f, "plateau", 0.25, 5, 0, maxTokens, 3, 4, 1, 0);
   }
 
   static List<JsonObject> events(Path dir, String event) throws Exception {
@@ -126,6 +126,41 @@ class NumericFaultTest {
     assertTrue(e.getMessage().startsWith("training diverged: "), e.getMessage());
     assertFalse(e.getMessage().contains("\n"));
     assertEquals(Trainer.MAX_ROLLBACKS, events(dir, "rollback").size());
+  }
+
+  static TrainConfig epochs(int n) {
+    return new TrainConfig(n, BPTT, BATCH, 20, 0.25, "sgd", 0f, "plateau", 0.25, 5, 0, 0, 3, 4, 1, 0);
+  }
+
+  @Test
+  void aRunWithoutAnyFiniteValidationEndsWithOneErrorAndKeepsTheLastState() throws Exception {
+    Path dir = tmp.resolve("never-finite");
+    Trainer t = new Trainer(model(5), corpus, epochs(2), dir, new PrintStream(java.io.OutputStream.nullOutputStream()), true);
+    t.validationFaultInjector = e -> true;
+    var e = org.junit.jupiter.api.Assertions.assertThrows(dev.lmhead.UserError.class, t::run);
+    assertTrue(e.getMessage().startsWith("training diverged: no validation perplexity was finite"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+    assertTrue(Files.exists(dir.resolve(Checkpoint.LAST)), "the last state must be kept");
+    assertFalse(Files.exists(dir.resolve(Checkpoint.MODEL)), "a model with a NaN validation must not be saved as the best");
+    assertEquals(2, events(dir, "rollback").size(), "each faulty validation rolls back");
+  }
+
+  @Test
+  void aFaultyValidationRollsBackAndHalvesTheLearningRate() throws Exception {
+    Path dir = tmp.resolve("one-bad-validation");
+    LanguageModel m = model(6);
+    Map<String, float[]> initial = new java.util.LinkedHashMap<>();
+    m.namedParameters().forEach((k, p) -> initial.put(k, p.data.clone()));
+    Trainer t = new Trainer(m, corpus, epochs(2), dir, new PrintStream(java.io.OutputStream.nullOutputStream()), true);
+    t.validationFaultInjector = e -> e == 1;
+    Trainer.Outcome o = t.run();
+    var rb = events(dir, "rollback");
+    assertEquals(1, rb.size());
+    assertEquals("memory", rb.get(0).get("source").getAsString(), "no checkpoint existed before the first validation");
+    assertEquals(10.0, events(dir, "fault").get(0).get("lr").getAsDouble(), 0.0);
+    assertTrue(Double.isFinite(o.bestValidPpl()));
+    var best = Checkpoint.loadTensors(dir.resolve(Checkpoint.MODEL));
+    assertEquals("2", best.metadata().get("lmhead.epoch"), "only epoch 2's validation counts");
   }
 
   @Test

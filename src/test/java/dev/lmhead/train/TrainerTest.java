@@ -34,7 +34,7 @@ class TrainerTest {
   }
 
   static TrainConfig train(int epochs, long maxTokens, long seed) {
-    return new TrainConfig(epochs, 12, 8, 20, 0.25, "sgd", 0f, "plateau", 4, 5, 0, maxTokens, seed, 4, 10, 0);
+    return new TrainConfig(epochs, 12, 8, 20, 0.25, "sgd", 0f, "plateau", 0.25, 5, 0, maxTokens, seed, 4, 10, 0);
   }
 
   @Test
@@ -92,11 +92,58 @@ class TrainerTest {
     }
   }
 
+  static double savedPpl(Path file) {
+    return Double.parseDouble(Checkpoint.loadTensors(file).metadata().get("lmhead.valid_ppl"));
+  }
+
+  @Test
+  void theResumePointRecordsTheBestPerplexityOfItsOwnValidation() throws Exception {
+    Path dir = tmp.resolve("run-budget-best");
+    new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(13)), corpus, train(3, 384, 13), dir, QUIET, true).run();
+    double best = savedPpl(dir.resolve(Checkpoint.MODEL));
+    var state = com.google.gson.JsonParser.parseString(Checkpoint.loadTensors(dir.resolve(Checkpoint.LAST)).metadata().get("lmhead.trainer")).getAsJsonObject();
+    assertEquals(best, state.get("best_valid_ppl").getAsDouble(), 0.0, "last.safetensors was written before the budget stop's validation");
+  }
+
+  @Test
+  void aWorseModelNeverReplacesTheBestAfterAKillAndResume() throws Exception {
+    Path dir = tmp.resolve("run-kill-best");
+    // 4 steps, budget stop: the resume point of a run that is about to be killed
+    new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(17)), corpus, train(3, 384, 17), dir, QUIET, true).run();
+    // as if written by --save-every before any validation: no best perplexity recorded yet
+    var earlyC = Checkpoint.loadTensors(dir.resolve(Checkpoint.LAST));
+    var trainerState = com.google.gson.JsonParser.parseString(earlyC.metadata().get("lmhead.trainer")).getAsJsonObject();
+    trainerState.addProperty("best_valid_ppl", Double.POSITIVE_INFINITY);
+    java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(earlyC.metadata());
+    meta.remove("lmhead.crc32c");
+    meta.put("lmhead.trainer", trainerState.toString());
+    Path earlyFile = tmp.resolve("early-last.safetensors");
+    Checkpoint.saveTensors(earlyFile, earlyC.tensors(), meta);
+    byte[] early = java.nio.file.Files.readAllBytes(earlyFile);
+    // resumed to 40 steps: a better model is saved as the best
+    Trainer t2 = new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(1)), corpus, train(3, 3840, 17), dir, QUIET, true);
+    t2.resume();
+    t2.run();
+    double best = savedPpl(dir.resolve(Checkpoint.MODEL));
+    // the kill: model.safetensors is new, but last.safetensors is the early resume point
+    java.nio.file.Files.write(dir.resolve(Checkpoint.LAST), early);
+    // resumed again, stopped after 6 steps: its validation is worse than the best and must not replace it
+    Trainer t3 = new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(2)), corpus, train(3, 576, 17), dir, QUIET, true);
+    t3.resume();
+    t3.run();
+    var epochs = java.nio.file.Files.readAllLines(dir.resolve("metrics.jsonl")).stream()
+        .map(l -> com.google.gson.JsonParser.parseString(l).getAsJsonObject())
+        .filter(o -> o.get("event").getAsString().equals("epoch")).toList();
+    double lastValidation = epochs.get(epochs.size() - 1).get("valid_ppl").getAsDouble();
+    assertTrue(lastValidation > best, "precondition: 6 steps (" + lastValidation + ") must be worse than 40 (" + best + ")");
+    assertEquals(best, savedPpl(dir.resolve(Checkpoint.MODEL)), 0.0, "the best checkpoint was replaced by a worse one");
+  }
+
   @Test
   void sequenceLevelLossWithLr1Clip5EqualsTokenLevelWithLrTTimesLargerAndClipTTimesSmaller() throws Exception {
     int bptt = 12;
-    TrainConfig seq = new TrainConfig(1, bptt, 8, 1.0, 5.0, "sgd", 0f, "none", 4, 5, 0, 1_500, 7, 4, 10, 0, 0, "sequence");
-    TrainConfig tok = new TrainConfig(1, bptt, 8, 1.0 * bptt, 5.0 / bptt, "sgd", 0f, "none", 4, 5, 0, 1_500, 7, 4, 10, 0, 0, "token");
+    TrainConfig seq = new TrainConfig(1, bptt, 8, 1.0, 5.0, "sgd", 0f, "none", 0.25, 5, 0, 1_500, 7, 4, 10, 0, 0, "sequence");
+    TrainConfig tok = new TrainConfig(1, bptt, 8, 1.0 * bptt, 5.0 / bptt, "sgd", 0f, "none", 0.25, 5, 0, 1_500, 7, 4, 10, 0, 0, "token");
     LanguageModel a = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
     LanguageModel b = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
     new Trainer(a, corpus, seq, tmp.resolve("run-seq"), QUIET, true).run();
