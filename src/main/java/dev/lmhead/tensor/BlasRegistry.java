@@ -29,7 +29,20 @@ final class BlasRegistry {
     return b;
   }
 
+  /**
+   * OpenBLAS when it loads, else pure Java; {@code -Dlmhead.blas=java} (or {@code openblas}) forces one,
+   * e.g. to run the whole test suite on the fallback backend.
+   */
   private static Blas auto() {
+    String forced = System.getProperty("lmhead.blas", "auto").trim();
+    if (!forced.equals("auto") && !forced.isEmpty()) {
+      if (!forced.equals("java") && !forced.equals("openblas")) {
+        throw new IllegalArgumentException("-Dlmhead.blas must be auto, openblas or java, got '" + forced + "'");
+      }
+      Blas b = forced.equals("java") ? new JavaBlas() : OpenBlas.load();
+      b.setThreads(Parallel.threads());
+      return b;
+    }
     Blas b;
     try {
       b = OpenBlas.load();

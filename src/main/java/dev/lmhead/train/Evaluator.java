@@ -29,7 +29,7 @@ public final class Evaluator {
     double p = r.ppl();
     if (Double.isFinite(p)) return String.format("%.2f", p);
     if (r.tokens() == 0) return "n/a (no target tokens)";
-    if (Double.isNaN(r.meanNll())) return "NaN (the model gives non-finite log-probabilities: its weights are not finite)";
+    if (Double.isNaN(r.meanNll())) return "NaN (the model gives non-finite log-probabilities: its weights are not finite or overflow float32)";
     if (r.meanNll() == Double.POSITIVE_INFINITY) return "inf (some target word gets probability 0)";
     return String.format("inf (mean NLL %.1f nats: exp overflows)", r.meanNll());
   }

@@ -511,14 +511,14 @@ class BadInputTest {
 
   @Test
   void nonFinitePerplexitiesAreExplained() throws Exception {
-    // a checkpoint with huge but finite output weights: exp(mean NLL) overflows; eval must say why
+    // a checkpoint with huge but finite output weights: exp(mean NLL) overflows; eval must say why.
+    // Only the tied embedding/decoder weight is scaled (by 1e25): LSTM gates saturate, the logits are
+    // ~1e25 and nothing inside float32 overflows, so every GEMM kernel gives the same verdict
     Path d = copyRun(wideRun);
     var c = Checkpoint.loadTensors(d.resolve(Checkpoint.MODEL));
     Map<String, dev.lmhead.tensor.Safetensors.Tensor> t = new java.util.LinkedHashMap<>(c.tensors());
-    for (var e : t.entrySet()) {
-      float[] x = e.getValue().f32();
-      for (int i = 0; i < x.length; i++) x[i] = x[i] * 1e30f;
-    }
+    float[] w = t.get("encoder.weight").f32();
+    for (int i = 0; i < w.length; i++) w[i] *= 1e25f;
     Map<String, String> meta = new java.util.LinkedHashMap<>(c.metadata());
     meta.remove("lmhead.crc32c");
     Checkpoint.saveTensors(d.resolve(Checkpoint.MODEL), t, meta);

@@ -38,7 +38,7 @@ class TrainerTest {
   }
 
   @Test
-  void tinyRunEndsFarBelowTheUnigramPerplexity() throws Exception {
+  void tinyRunEndsWellBelowTheUnigramPerplexity() throws Exception {
     LanguageModel m = new LanguageModel(config(), corpus.vocab().counts(), new Rng(3));
     Trainer t = new Trainer(m, corpus, train(4, 0, 3), tmp.resolve("run-e2e"), QUIET, true);
     Trainer.Outcome o = t.run();
@@ -51,7 +51,10 @@ class TrainerTest {
     for (int i = 1; i < valid.length; i++) nll -= Math.log((counts[valid[i]] + 1) / total);
     double unigram = Math.exp(nll / (valid.length - 1));
     assertTrue(Double.isFinite(o.valid().ppl()));
-    assertTrue(o.valid().ppl() < 0.75 * unigram, "valid ppl " + o.valid().ppl() + " vs unigram " + unigram);
+    // GEMM-kernel rounding alone moves this small chaotic run (lr 20, 4 epochs of 20k tokens) by ~9%:
+    // valid ppl 204.6 with OpenBLAS's SkylakeX kernel, 223.7 with its Haswell kernel, unigram 280.2.
+    // The bound leaves an 11% margin above the worst kernel measured
+    assertTrue(o.valid().ppl() < 0.9 * unigram, "valid ppl " + o.valid().ppl() + " vs unigram " + unigram);
     assertEquals(4, o.epochsDone());
   }
 
