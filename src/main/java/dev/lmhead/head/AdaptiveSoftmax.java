@@ -54,7 +54,7 @@ import java.util.List;
 public final class AdaptiveSoftmax implements OutputLayer {
   /** Upper bound on one tail logits block, in floats (64 MiB). */
   private static final long BLOCK_FLOATS = 16L << 20;
-  /** A target value no row can carry: used to validate targets without an ignore index. */
+  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
   private static final Loss STRICT = new Loss(Loss.Reduction.NONE, Integer.MIN_VALUE);
 
   private final int in, vocab, shortlist, clusters, headSize;
@@ -380,7 +380,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     score(hidden, n, targets, STRICT, 0f, null, null, false);
     System.arraycopy(rowLp, 0, out, 0, n);
   }
@@ -396,7 +396,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * @return L, summed in double
    */
   public double weightedForwardBackward(float[] hidden, int n, int[] targets, float[] weights, float[] gradHidden) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     if (weights.length < n) throw new IllegalArgumentException("weights has " + weights.length + " entries, need " + n);
     score(hidden, n, targets, STRICT, 1f, weights, gradHidden, true);
     double total = 0;
