@@ -42,15 +42,27 @@ public final class TestData {
     return t;
   }
 
-  /** Max-abs-error comparison that fails naming the worst index (NaN counts as a failure). */
+  /**
+   * Max-abs-error comparison that fails naming the worst index. A non-finite entry in either array
+   * fails at once, naming its index, unless both hold the same infinity (NaN never equals anything).
+   */
   public static void assertClose(float[] expected, float[] actual, double tol, String what) {
     org.junit.jupiter.api.Assertions.assertEquals(expected.length, actual.length, what + " length");
+    if (!(tol >= 0)) throw new IllegalArgumentException("tolerance must be >= 0, got " + tol);
     double worst = 0;
     int at = -1;
     for (int i = 0; i < expected.length; i++) {
-      double e = Math.abs(expected[i] - actual[i]);
-      if (!(e <= worst)) { worst = e; at = i; }
+      float x = expected[i], y = actual[i];
+      if (x == y) continue; // equal infinities count as equal; NaN != NaN
+      if (!Float.isFinite(x) || !Float.isFinite(y)) {
+        throw new AssertionError(what + ": non-finite mismatch at " + i + ": expected " + x + ", actual " + y);
+      }
+      double e = Math.abs((double) x - y);
+      if (e > worst) { worst = e; at = i; }
     }
-    if (!(worst <= tol)) throw new AssertionError(what + ": max abs error " + worst + " at " + at + " > " + tol);
+    if (worst > tol) {
+      throw new AssertionError(what + ": max abs error " + worst + " at " + at + " (expected " + expected[at]
+          + ", actual " + actual[at] + ") > " + tol);
+    }
   }
 }

@@ -54,7 +54,7 @@ import java.util.List;
 public final class AdaptiveMixture implements OutputLayer {
   /** Upper bound on the block buffers, in floats (64 MiB). */
   private static final long BLOCK_FLOATS = 16L << 20;
-  /** Validates targets with no ignore index. */
+  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
   private static final Loss STRICT = new Loss(Loss.Reduction.NONE, Integer.MIN_VALUE);
 
   private final int vocab, dim, experts, ctx, kd;
@@ -287,7 +287,7 @@ public final class AdaptiveMixture implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     int block = blockRows(n, (long) experts * Math.max(headSize, ctx));
     ensure(block);
     for (int r0 = 0; r0 < n; r0 += block) {

@@ -54,7 +54,7 @@ import java.util.List;
 public final class AdaptiveSoftmax implements OutputLayer {
   /** Upper bound on one tail logits block, in floats (64 MiB). */
   private static final long BLOCK_FLOATS = 16L << 20;
-  /** A target value no row can carry: used to validate targets without an ignore index. */
+  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
   private static final Loss STRICT = new Loss(Loss.Reduction.NONE, Integer.MIN_VALUE);
 
   private final int in, vocab, shortlist, clusters, headSize;
@@ -232,12 +232,15 @@ public final class AdaptiveSoftmax implements OutputLayer {
 
   /**
    * Default cutoffs for a vocabulary of V words, used when {@code --cutoffs} is not given: V/16 and
-   * V/4, each rounded to the nearest number of the 1-2-5 series in log scale; values outside
-   * [1, V-1] and duplicates are dropped, and V = 2 or 3 gets [1].
+   * V/4, each rounded to the nearest number of the series 1, 2, 5, 10, 20, 50, ... in log scale
+   * (below sqrt(0.5) to 0); values outside [1, V-1] and duplicates are dropped, and if none is left
+   * (V = 2 or 3) the cutoffs are [1].
    *
-   * <p>This reproduces the settings of the literature where they exist: WikiText-2 (V = 33,278)
-   * gives [2000, 10000], the usual choice (Grave et al.; PyTorch's word-LM examples); WikiText-103
-   * (V = 267,735) gives [20000, 50000] against [20000, 60000] in Baevski & Auli. Other sizes:
+   * <p>This is a rule of thumb, not the literature's settings: PyTorch's
+   * {@code AdaptiveLogSoftmaxWithLoss} has no default, and papers choose cutoffs per data set.
+   * WikiText-2 (V = 33,278) gives [2000, 10000], a common choice there; WikiText-103 (V = 267,735)
+   * gives [20000, 50000], whereas Baevski &amp; Auli (fairseq's {@code transformer_lm_wiki103}) use
+   * [20000, 60000] — pass {@code --cutoffs 20000,60000} to reproduce them. Other sizes:
    * V = 10,000 gives [500, 2000]; V = 1000 gives [50, 200]; V = 100,000 gives [5000, 20000].
    * The shortlist thus holds about 6% of the types, which under Zipf's law covers most tokens.
    */
@@ -380,7 +383,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     score(hidden, n, targets, STRICT, 0f, null, null, false);
     System.arraycopy(rowLp, 0, out, 0, n);
   }
@@ -396,7 +399,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * @return L, summed in double
    */
   public double weightedForwardBackward(float[] hidden, int n, int[] targets, float[] weights, float[] gradHidden) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     if (weights.length < n) throw new IllegalArgumentException("weights has " + weights.length + " entries, need " + n);
     score(hidden, n, targets, STRICT, 1f, weights, gradHidden, true);
     double total = 0;

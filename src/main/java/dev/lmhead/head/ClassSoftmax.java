@@ -37,7 +37,7 @@ import java.util.List;
 public final class ClassSoftmax implements OutputLayer {
   /** Upper bound on any logits buffer, in floats (64 MiB). */
   static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
-  /** Validation that rejects every target outside [0, V), for targetLogProb. */
+  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
   private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
   private final int vocab, dim, numClasses;
@@ -351,7 +351,7 @@ public final class ClassSoftmax implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     pass(hidden, n, targets, STRICT, 0f, false, null);
     for (int r = 0; r < n; r++) out[r] = (float) -nll[r];
   }

@@ -138,7 +138,7 @@ public final class FullSoftmax implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    Loss.NONE.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     int block = blockRows(n);
     float[] lg = logitsBuffer(block);
     for (int r0 = 0; r0 < n; r0 += block) {

@@ -40,7 +40,6 @@ import jdk.incubator.vector.FloatVector;
 public final class HierarchicalSoftmax implements OutputLayer {
   /** Upper bound on the node-score buffer of {@link #logProb}, in floats (64 MiB). */
   static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
-  private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
   private final int vocab, dim;
   private final HeadSpec spec;
@@ -211,7 +210,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    STRICT.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
         int t = targets[r];

@@ -27,14 +27,28 @@ public record Loss(Reduction reduction, int ignoreIndex) {
 
   /**
    * Checks every target is in [0, vocab) or the ignore index, and returns the number of counted rows.
-   * @throws IllegalArgumentException naming the first bad row
+   * Any other target (negative, or vocab and above) is an error, whatever the ignore index.
+   * @throws IllegalArgumentException naming the first bad row and its value
    */
   public int validate(int[] targets, int n, int vocab) {
+    return check(targets, n, vocab, true, ignoreIndex);
+  }
+
+  /**
+   * The check for calls that have no ignore index ({@code targetLogProb}, weighted losses): every
+   * target must be a word id in [0, vocab); -100 and any other negative value are errors.
+   * @throws IllegalArgumentException naming the first bad row and its value
+   */
+  public static void checkTargets(int[] targets, int n, int vocab) {
+    check(targets, n, vocab, false, 0);
+  }
+
+  private static int check(int[] targets, int n, int vocab, boolean hasIgnore, int ignoreIndex) {
     if (targets.length < n) throw new IllegalArgumentException("targets has " + targets.length + " entries, need " + n);
     int count = 0;
     for (int i = 0; i < n; i++) {
       int t = targets[i];
-      if (t == ignoreIndex) continue;
+      if (hasIgnore && t == ignoreIndex) continue;
       if (t < 0 || t >= vocab) {
         throw new IllegalArgumentException("target " + t + " at row " + i + " is outside [0, " + vocab + ")");
       }

@@ -315,7 +315,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
 
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    Loss.NONE.validate(targets, n, vocab);
+    Loss.checkTargets(targets, n, vocab);
     int block = blockRows(n);
     ensure(block);
     for (int r0 = 0; r0 < n; r0 += block) {

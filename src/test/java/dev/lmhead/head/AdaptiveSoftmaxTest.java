@@ -97,10 +97,135 @@ class AdaptiveSoftmaxTest {
       top1[s] = h.lastTopKExpansions();
       h.topK(TestData.gaussian(new Rng(20), 12 * 8, 1.0), 12, 8);
       assertTrue(h.lastTopKExpansions() >= 12, "k = 8 > shortlist 6 needs a tail for every row");
-      assertTrue(top1[s] <= 12 * 3, "expansions " + top1[s]);
+      for (int k : new int[] {1, 3, 8}) {
+        int[] count = expansionBounds(h, TestData.gaussian(new Rng(21 + k), 12 * 8, 1.0), 12, k);
+        assertTrue(count[0] <= count[2] && count[2] <= count[1], "scale " + scales[s] + " k " + k
+            + ": expansions " + count[2] + " outside [" + count[0] + ", " + count[1] + "]");
+      }
     }
     assertEquals(0, top1[0], "near-uniform tails (log-prob ≈ cluster - log 24) never beat the best shortlist word");
     assertTrue(top1[2] > 0, "sharp tails (scale 30) cannot all be ruled out");
+  }
+
+  /**
+   * Brute force over the full distribution, for {@link #topK} of n rows: {lower, upper, actual} where
+   * lower counts the (row, cluster) pairs that must be expanded because the cluster holds a word
+   * that beats the row's k-th best among the ids before the cluster (any valid bound lets it through),
+   * upper the pairs whose head log-prob (the loosest valid bound) beats that k-th best or whose list
+   * is not yet full, and actual is {@link AdaptiveSoftmax#lastTopKExpansions}. The top-k is checked too.
+   */
+  static int[] expansionBounds(AdaptiveSoftmax h, float[] x, int n, int k) {
+    int v = h.vocabSize(), c = h.nClusters(), s = h.shortlistSize(), hs = s + c;
+    int[] cut = h.cutoffs();
+    float[] lp = new float[n * v], head = new float[n * hs];
+    h.logProb(x, n, lp);
+    h.headLogProb(x, n, head);
+    TopK top = h.topK(x, n, k);
+    int actual = (int) h.lastTopKExpansions();
+    int lower = 0, upper = 0;
+    for (int r = 0; r < n; r++) {
+      int[] all = topIds(lp, r * v, v, k);
+      for (int j = 0; j < k; j++) assertEquals(all[j], top.id(r, j), "row " + r + " rank " + j);
+      for (int i = 0; i < c; i++) {
+        int lo = cut[i], hi = i + 1 < c ? cut[i + 1] : v;
+        int[] before = topIds(lp, r * v, lo, k);
+        if (before.length < k) { lower++; upper++; continue; }
+        int kth = before[k - 1];
+        float kv = lp[r * v + kth];
+        boolean wordBeats = false;
+        for (int w = lo; w < hi; w++) wordBeats |= TopK.better(lp[r * v + w], w, kv, kth);
+        if (wordBeats) lower++;
+        if (TopK.better(head[r * hs + s + i], lo, kv, kth)) upper++;
+      }
+    }
+    return new int[] {lower, upper, actual};
+  }
+
+  /** The ids of the best min(k, limit) entries of row[off .. off+limit), best first, ties to the smaller id. */
+  static int[] topIds(float[] a, int off, int limit, int k) {
+    return java.util.stream.IntStream.range(0, limit).boxed()
+        .sorted((p, q) -> TopK.better(a[off + p], p, a[off + q], q) ? -1 : TopK.better(a[off + q], q, a[off + p], p) ? 1 : 0)
+        .limit(k).mapToInt(Integer::intValue).toArray();
+  }
+
+  /**
+   * The pruning of the class javadoc, checked against brute force: cluster i is expanded for a row
+   * exactly when its bound, the cluster's head log-prob + min(0, R_i·‖P_i h‖ − log osz_i), beats the
+   * row's k-th best among the ids before the cluster (or that list is not full). Pairs whose bound is
+   * within 1e-3 of the k-th best are left open (the implementation adds a small slack for rounding).
+   * On a head-dominated case most pairs are pruned, so the count is strictly below rows × clusters.
+   */
+  @Test
+  void topKExpandsExactlyTheClustersWhoseBoundBeatsTheKthBest() {
+    long pruned = 0;
+    for (float tailScale : new float[] {0f, 0.3f, 1f, 5f}) {
+      AdaptiveSoftmax h = new AdaptiveSoftmax(8, 60, new int[] {5, 20, 40}, 2.0, true, new Rng(31));
+      for (Parameter w : h.tailOut) for (int i = 0; i < w.data.length; i++) w.data[i] *= tailScale;
+      // the head dominates: shortlist words likely, clusters less so but not hopeless
+      for (int j = 0; j < 5; j++) h.headBias.data[j] = 2f;
+      h.headBias.data[5] = 2.5f;
+      h.headBias.data[6] = 5f; // flat: each word 5 - log 20 ≈ 2.0, level with the shortlist
+      h.headBias.data[7] = 0f;
+      int n = 40, v = h.vocabSize(), d = h.inputDim(), c = h.nClusters(), hs = h.headSize();
+      int[] cut = h.cutoffs();
+      float[] x = TestData.gaussian(new Rng(32), n * d, 1.0);
+      float[] lp = new float[n * v], head = new float[n * hs];
+      h.logProb(x, n, lp);
+      h.headLogProb(x, n, head);
+      for (int k : new int[] {1, 3, 6}) {
+        TopK top = h.topK(x, n, k);
+        long actual = h.lastTopKExpansions();
+        int must = 0, open = 0;
+        for (int r = 0; r < n; r++) {
+          int[] all = topIds(lp, r * v, v, k);
+          for (int j = 0; j < k; j++) assertEquals(all[j], top.id(r, j), "row " + r + " rank " + j);
+          for (int i = 0; i < c; i++) {
+            int lo = cut[i], hi = i + 1 < c ? cut[i + 1] : v;
+            int[] before = topIds(lp, r * v, lo, k);
+            if (before.length < k) { must++; continue; }
+            double bound = head[r * hs + 5 + i] + Math.min(0, spread(h, i) * projectionNorm(h, i, x, r) - Math.log(hi - lo));
+            double kth = lp[r * v + before[k - 1]];
+            if (Math.abs(bound - kth) <= 1e-3) open++;
+            else if (bound > kth) must++;
+          }
+        }
+        String what = "tail scale " + tailScale + ", k " + k;
+        assertTrue(must <= actual && actual <= must + open, what + ": " + actual + " expansions, bound says " + must + " (+" + open + " open)");
+        assertTrue(actual < (long) n * c, what + ": nothing was pruned (" + actual + " expansions)");
+        assertTrue(open <= 3, what + ": the bracket is tight, " + open + " of " + n * c + " pairs open");
+        assertTrue(actual > 0, what + ": the case must also expand some clusters");
+        pruned += (long) n * c - actual;
+      }
+    }
+    assertTrue(pruned > 0);
+  }
+
+  /** R_i = max_j ‖o_j − ō‖ over the output embeddings of cluster i, in double. */
+  private static double spread(AdaptiveSoftmax h, int i) {
+    int hs = h.projectionSize(i);
+    float[] w = h.tailOut[i].data;
+    int o = w.length / hs;
+    double[] mean = new double[hs];
+    for (int j = 0; j < o; j++) for (int q = 0; q < hs; q++) mean[q] += w[j * hs + q] / (double) o;
+    double best = 0;
+    for (int j = 0; j < o; j++) {
+      double s = 0;
+      for (int q = 0; q < hs; q++) s += (w[j * hs + q] - mean[q]) * (w[j * hs + q] - mean[q]);
+      best = Math.max(best, Math.sqrt(s));
+    }
+    return best;
+  }
+
+  /** ‖P_i h_r‖ in double. */
+  private static double projectionNorm(AdaptiveSoftmax h, int i, float[] x, int r) {
+    int d = h.inputDim(), hs = h.projectionSize(i);
+    double s = 0;
+    for (int j = 0; j < hs; j++) {
+      double z = 0;
+      for (int q = 0; q < d; q++) z += (double) h.tailProj[i].data[j * d + q] * x[r * d + q];
+      s += z * z;
+    }
+    return Math.sqrt(s);
   }
 
   @Test
@@ -218,14 +343,36 @@ class AdaptiveSoftmaxTest {
     assertEquals(msg, e.getMessage());
   }
 
+  /** The rule of {@link AdaptiveSoftmax#defaultCutoffs}'s javadoc, written independently: nearest of 1, 2, 5, 10, ... in log scale. */
+  static int[] documentedDefaultCutoffs(int v) {
+    java.util.TreeSet<Integer> set = new java.util.TreeSet<>();
+    for (double x : new double[] {v / 16.0, v / 4.0}) {
+      double best = 0.5; // stands for "below sqrt(0.5)": rounds to 0
+      for (double decade = 1; decade <= 1e9; decade *= 10) {
+        for (double m : new double[] {1, 2, 5}) {
+          if (Math.abs(Math.log(m * decade / x)) < Math.abs(Math.log(best / x))) best = m * decade;
+        }
+      }
+      int c = best < 1 ? 0 : (int) best;
+      if (c >= 1 && c <= v - 1) set.add(c);
+    }
+    return set.isEmpty() ? new int[] {1} : set.stream().mapToInt(Integer::intValue).toArray();
+  }
+
   @Test
-  void defaultCutoffsFollowTheLiteratureAndAreAlwaysValid() {
+  void defaultCutoffsFollowTheDocumentedRuleAndAreAlwaysValid() {
+    // the examples of the javadoc (WikiText-2, WikiText-103, ...)
     assertArrayEquals(new int[] {2000, 10000}, AdaptiveSoftmax.defaultCutoffs(33278));
     assertArrayEquals(new int[] {20000, 50000}, AdaptiveSoftmax.defaultCutoffs(267735));
     assertArrayEquals(new int[] {500, 2000}, AdaptiveSoftmax.defaultCutoffs(10000));
     assertArrayEquals(new int[] {50, 200}, AdaptiveSoftmax.defaultCutoffs(1000));
     assertArrayEquals(new int[] {1}, AdaptiveSoftmax.defaultCutoffs(2));
+    assertArrayEquals(new int[] {1}, AdaptiveSoftmax.defaultCutoffs(3));
+    assertArrayEquals(new int[] {5000, 20000}, AdaptiveSoftmax.defaultCutoffs(100000));
     for (int v = 2; v < 3000; v++) AdaptiveSoftmax.validate(64, v, AdaptiveSoftmax.defaultCutoffs(v), 4.0);
+    for (int v = 2; v <= 300_000; v += v < 5000 ? 1 : 97) {
+      assertArrayEquals(documentedDefaultCutoffs(v), AdaptiveSoftmax.defaultCutoffs(v), "V = " + v);
+    }
   }
 
   @Test

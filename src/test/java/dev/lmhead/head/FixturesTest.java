@@ -19,7 +19,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class FixturesTest {
+public class FixturesTest {
 
   /** Every fixture in shared/fixtures and src/test/resources/fixtures. */
   static List<Path> allFixtures() throws IOException {
@@ -63,6 +63,56 @@ class FixturesTest {
     Fixtures.Report r = Fixtures.check(f);
     assertFalse(r.pass());
     assertTrue(r.checks().stream().anyMatch(ch -> ch.quantity().equals("log_prob") && !ch.pass()));
+  }
+
+  /** A copy of the full-softmax fixture with one entry of a tensor replaced. */
+  public static Path withEntry(Path dir, String tensor, int index, float value) throws IOException {
+    Safetensors.Contents c = Safetensors.read(TestData.fixture("full_v500_d16.safetensors"));
+    Map<String, Safetensors.Tensor> ts = new LinkedHashMap<>(c.tensors());
+    float[] a = ts.get(tensor).f32().clone();
+    a[index] = value;
+    ts.put(tensor, Safetensors.Tensor.of(a, ts.get(tensor).shape()));
+    Path f = dir.resolve(tensor + "-" + index + ".safetensors");
+    Safetensors.write(f, ts, c.metadata());
+    return f;
+  }
+
+  private static Fixtures.Check check(Fixtures.Report r, String quantity) {
+    return r.checks().stream().filter(ch -> ch.quantity().equals(quantity)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void aNaNInTheMiddleOfAComparedTensorFailsThatCheck(@TempDir Path tmp) throws IOException {
+    // NaN in the middle of PyTorch's expected log-probs and input gradient: finite entries after it must not hide it
+    int n = Safetensors.read(TestData.fixture("full_v500_d16.safetensors")).get("target").shape()[0];
+    Fixtures.Report r = Fixtures.check(withEntry(tmp, "expected.log_prob", n * 500 / 2 + 17, Float.NaN));
+    assertFalse(r.pass());
+    assertFalse(check(r, "log_prob").pass());
+    assertTrue(Double.isNaN(check(r, "log_prob").maxAbsError()));
+    assertTrue(check(r, "output").pass() && check(r, "grad.weight").pass(), r.checks().toString());
+    r = Fixtures.check(withEntry(tmp, "expected.grad.input", 5, Float.NaN));
+    assertFalse(check(r, "grad.input").pass());
+    // NaN in the input row 1 of n: lmhead's output, log-probs and gradients of that row are NaN, the other rows finite
+    r = Fixtures.check(withEntry(tmp, "input", 16 + 3, Float.NaN));
+    for (String q : new String[] {"output", "log_prob", "loss", "grad.input", "grad.weight", "grad.bias"}) {
+      assertFalse(check(r, q).pass(), q + " must fail on a NaN output: " + r.checks());
+    }
+    // an infinity facing a finite value fails too
+    r = Fixtures.check(withEntry(tmp, "expected.output", 1, Float.NEGATIVE_INFINITY));
+    assertFalse(check(r, "output").pass());
+  }
+
+  @Test
+  void compareFailsOnNonFiniteMismatchesAndAcceptsEqualInfinities() {
+    float inf = Float.POSITIVE_INFINITY, nan = Float.NaN;
+    assertTrue(Fixtures.compare("x", new float[] {1, 2, 3}, new float[] {1, 2, 3}, 0).pass());
+    assertTrue(Fixtures.compare("x", new float[] {1, -inf, 3}, new float[] {1, -inf, 3}, 0).pass());
+    assertFalse(Fixtures.compare("x", new float[] {1, nan, 3, 4}, new float[] {1, 2, 3, 4}, 1e3).pass());
+    assertFalse(Fixtures.compare("x", new float[] {1, 2, 3, 4}, new float[] {1, nan, 3, 4}, 1e3).pass());
+    assertFalse(Fixtures.compare("x", new float[] {1, nan, 3}, new float[] {1, nan, 3}, 1e3).pass());
+    assertFalse(Fixtures.compare("x", new float[] {1, inf, 3}, new float[] {1, -inf, 3}, 1e3).pass());
+    assertFalse(Fixtures.compare("x", new float[] {1, 2, 3}, new float[] {1, 2.5f, 3}, 0.1).pass());
+    assertEquals(0.5, Fixtures.compare("x", new float[] {1, 2, 3}, new float[] {1, 2.5f, 3}, 0.1).maxAbsError(), 1e-9);
   }
 
   @Test

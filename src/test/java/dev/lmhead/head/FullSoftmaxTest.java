@@ -28,15 +28,59 @@ class FullSoftmaxTest {
 
   @Test
   void rowBlockingGivesSameResultAsOneBlock() {
-    // V large enough that the 64 MiB block bound splits 300 rows
+    // V = 70,000: a block holds max(256, 16 Mi / V = 239) = 256 rows, so 300 rows take two blocks
     int v = 70_000, d = 4, n = 300;
     FullSoftmax h = new FullSoftmax(v, d, true, null, new Rng(8));
     Rng rng = new Rng(9);
     float[] x = TestData.gaussian(rng, n * d, 1);
     int[] t = TestData.zipfTargets(rng, n, v);
+    for (int r = 5; r < n; r += 37) t[r] = -100; // ignored rows in both blocks
     float[] gh = new float[n * d];
-    double l = h.forwardBackward(x, n, t, gh, Loss.SUM, null);
-    assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), l, 1e-3);
+    double l = h.forwardBackward(x, n, t, gh, Loss.MEAN, null);
+    // unblocked reference, row by row in double
+    double[] gw = new double[v * d], gb = new double[v], gx = new double[n * d], z = new double[v];
+    int count = 0;
+    for (int r = 0; r < n; r++) if (t[r] != -100) count++;
+    double loss = 0;
+    for (int r = 0; r < n; r++) {
+      if (t[r] == -100) continue;
+      double m = Double.NEGATIVE_INFINITY, s = 0;
+      for (int w = 0; w < v; w++) {
+        double a = h.bias.data[w];
+        for (int q = 0; q < d; q++) a += (double) x[r * d + q] * h.weight.data[w * d + q];
+        z[w] = a;
+        m = Math.max(m, a);
+      }
+      for (int w = 0; w < v; w++) s += Math.exp(z[w] - m);
+      double lse = m + Math.log(s);
+      loss += lse - z[t[r]];
+      for (int w = 0; w < v; w++) {
+        double g = (Math.exp(z[w] - lse) - (w == t[r] ? 1 : 0)) / count;
+        gb[w] += g;
+        for (int q = 0; q < d; q++) {
+          gw[w * d + q] += g * x[r * d + q];
+          gx[r * d + q] += g * h.weight.data[w * d + q];
+        }
+      }
+    }
+    loss /= count;
+    HeadContract.assertFiniteClose(loss, l, 1e-5 * loss, "loss");
+    assertCloseEntrywise(gx, gh, "grad hidden");
+    assertCloseEntrywise(gw, h.weight.grad, "grad weight");
+    assertCloseEntrywise(gb, h.bias.grad, "grad bias");
+  }
+
+  /**
+   * Every entry within 1e-3 relative (+1e-9 absolute, far below the ~1e-7 of a non-target word's
+   * gradient here, far above float32 rounding): a block whose softmax terms were lost fails.
+   */
+  private static void assertCloseEntrywise(double[] ref, float[] actual, String what) {
+    for (int i = 0; i < ref.length; i++) {
+      double e = Math.abs(ref[i] - actual[i]);
+      if (!(e <= 1e-3 * Math.abs(ref[i]) + 1e-9)) {
+        throw new AssertionError(what + "[" + i + "]: reference " + ref[i] + ", blocked " + actual[i]);
+      }
+    }
   }
 
   @Test
