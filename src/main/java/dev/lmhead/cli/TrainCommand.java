@@ -185,7 +185,7 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("train_seconds", o.trainSeconds());
     summary.put("train_tokens_per_s", o.trainTokensPerSecond());
     summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
-    summary.put("ppl_definition", Evaluator.DEFINITION);
+    summary.put("ppl_definition", Evaluator.definition(evalBatch));
     Path best = dir.resolve(Checkpoint.MODEL);
     boolean haveBest = Files.exists(best);
     summary.put("checkpoint", haveBest ? best.toString() : null);
@@ -197,7 +197,7 @@ public final class TrainCommand implements Callable<Integer> {
     } else {
       out.printf("%n=== %s, %s head: valid ppl %s (%,d tokens), test ppl %s (%,d tokens), eval batch %d ===%n",
           corpus.name(), cfg.head().type(), Evaluator.pplText(o.valid()), o.valid().tokens(), Evaluator.pplText(o.test()), o.test().tokens(), evalBatch);
-      out.println(Evaluator.DEFINITION);
+      out.println(Evaluator.definition(evalBatch));
       out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
           Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");
       out.println("checkpoint: " + (haveBest ? best : "none (no epoch reached a finite validation perplexity; the last state is in "
