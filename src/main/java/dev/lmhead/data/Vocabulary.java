@@ -197,19 +197,26 @@ public final class Vocabulary {
     return differ + " of " + Math.max(words.length, other.words.length) + " words differ, e.g. " + example;
   }
 
+  /** Writes the {@link #save} format, one {@code word<TAB>count} line per id, UTF-8, to {@code stream} (left open). */
+  public void write(java.io.OutputStream stream) throws IOException {
+    Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8));
+    for (int i = 0; i < words.length; i++) {
+      out.write(words[i]);
+      out.write('\t');
+      out.write(Long.toString(counts[i]));
+      out.write('\n');
+    }
+    out.flush();
+  }
+
   /** Writes one {@code word<TAB>count} line per id, in id order, UTF-8 (via a temp file and a rename). */
   public void save(Path file) {
     try {
       Path dir = file.toAbsolutePath().getParent();
       if (dir != null) Files.createDirectories(dir);
       Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-      try (Writer out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        for (int i = 0; i < words.length; i++) {
-          out.write(words[i]);
-          out.write('\t');
-          out.write(Long.toString(counts[i]));
-          out.write('\n');
-        }
+      try (var out = Files.newOutputStream(tmp)) {
+        write(out);
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {

@@ -188,16 +188,7 @@ public final class Checkpoint {
     json.putAll(extra);
     byte[] bytes = GSON.toJson(json).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     writeAtomically(dir.resolve(CONFIG), out -> out.write(bytes));
-    Path tmpVocab = dir.resolve(VOCAB);
-    writeAtomically(tmpVocab, out -> {
-      Path t = Files.createTempFile(dir, ".vocab", ".txt");
-      try {
-        vocab.save(t);
-        Files.copy(t, out);
-      } finally {
-        Files.deleteIfExists(t);
-      }
-    });
+    writeAtomically(dir.resolve(VOCAB), vocab::write);
   }
 
   /** The model's parameters as tensors keyed by state-dict name. */
