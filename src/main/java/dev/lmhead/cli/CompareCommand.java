@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "compare", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train the same LSTM once per head under one budget and compare perplexity, speed and size.",
-        Evaluator.DEFINITION + "."})
+        "Perplexities are measured at --eval-batch (10 unless given: the split cut into 10 streams); the table and JSON print the definition used."})
 public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH (default: ${DEFAULT-VALUE}).")
   String data;
@@ -115,7 +115,7 @@ public final class CompareCommand implements Callable<Integer> {
     }
     Path png = dir.resolve("compare.png");
     LearningCurve.saveComparison(curves, png, corpus.name() + ": validation perplexity vs training time, " + model.layers + "x" + model.hidden + " LSTM");
-    String md = markdown(rows, corpus, budgetText);
+    String md = markdown(rows, corpus, budgetText, evalBatch);
     Files.writeString(dir.resolve("compare.md"), md);
     Map<String, Object> res = new LinkedHashMap<>();
     res.put("data", corpus.name());
@@ -125,7 +125,7 @@ public final class CompareCommand implements Callable<Integer> {
     res.put("threads", Parallel.threads());
     res.put("blas", Blas.get().name());
     res.put("eval_batch", evalBatch);
-    res.put("ppl_definition", Evaluator.DEFINITION);
+    res.put("ppl_definition", Evaluator.definition(evalBatch));
     res.put("rows", rows);
     Files.writeString(dir.resolve("compare.json"), Checkpoint.gson().toJson(res));
     if (json) {
@@ -199,9 +199,9 @@ public final class CompareCommand implements Callable<Integer> {
     }
   }
 
-  static String markdown(List<Map<String, Object>> rows, Corpus c, String budget) {
+  static String markdown(List<Map<String, Object>> rows, Corpus c, String budget, int evalBatch) {
     StringBuilder b = new StringBuilder();
-    b.append(String.format("%s, budget %s per head; ppl = exp(mean NLL over every target token, <eos> included), best checkpoint%n%n", c.name(), budget));
+    b.append(String.format("%s, budget %s per head, best checkpoint; %s%n%n", c.name(), budget, Evaluator.definition(evalBatch)));
     b.append("| head | configuration | parameters | valid ppl | test ppl | train tokens/s | eval tokens/s | train tokens | train time | peak heap MB |\n");
     b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map<String, Object> r : rows) {

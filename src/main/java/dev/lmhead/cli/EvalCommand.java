@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code lmhead eval}: perplexity of a trained model on a split or any text file. */
 @Command(name = "eval", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Perplexity of a trained model.", Evaluator.DEFINITION + "."})
+    description = {"Perplexity of a trained model.", Evaluator.DEFINITION + " (at --batch 1; another batch prints its own definition)."})
 public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "Run directory written by 'lmhead train'.")
   Path model;
@@ -75,7 +75,7 @@ public final class EvalCommand implements Callable<Integer> {
       m.put("tokens", r.tokens());
       m.put("batch", batch);
       m.put("tokens_per_s", r.tokensPerSecond());
-      m.put("definition", Evaluator.DEFINITION);
+      m.put("definition", Evaluator.definition(batch));
       if (tk != null) {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("k", topk);
@@ -90,7 +90,7 @@ public final class EvalCommand implements Callable<Integer> {
     } else {
       System.out.printf("%s: ppl %.2f (mean NLL %.4f nats over %,d target tokens, eval batch %d; %.0f tokens/s)%n",
           splitName, r.ppl(), r.meanNll(), r.tokens(), batch, r.tokensPerSecond());
-      System.out.println(Evaluator.DEFINITION);
+      System.out.println(Evaluator.definition(batch));
       if (tk != null) {
         StringBuilder sb = new StringBuilder(splitName + ":");
         for (int j = 0; j < topk; j++) {

@@ -3,6 +3,7 @@ package dev.lmhead.cli;
 import dev.lmhead.UserError;
 import dev.lmhead.analysis.LearningCurve;
 import dev.lmhead.data.Corpus;
+import dev.lmhead.data.Vocabulary;
 import dev.lmhead.model.Checkpoint;
 import dev.lmhead.model.LanguageModel;
 import dev.lmhead.model.ModelConfig;
@@ -76,12 +77,36 @@ public final class TrainCommand implements Callable<Integer> {
   String valEvery;
   @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
   Path output;
-  @Option(names = "--resume", description = "Continue the run in --output from its last checkpoint.")
+  @Option(names = "--resume", description = {"Continue the run in --output from its last checkpoint, with the same model flags and data.",
+      "Word ids and the head's classes/tree come from the run's vocab.txt; a --data whose training split gives other words or counts (with --min-count/--max-vocab) is refused."})
   boolean resume;
   @Option(names = "--json", description = "Print the final summary as JSON.")
   boolean json;
   @Option(names = "--quiet", description = "No progress output.")
   boolean quiet;
+
+  /**
+   * The corpus numbered by the run's own {@code vocab.txt}, so that word ids and the head structures built
+   * from its counts (classes, Huffman tree, cutoffs) are those the checkpoint was trained with, whatever
+   * this version of lmhead or this copy of the data would number them. The training split of {@code --data}
+   * must give the same words with the same counts (with {@code --min-count}/{@code --max-vocab} applied):
+   * otherwise it is not the data the run started with, and resuming is refused naming both.
+   */
+  private Corpus withSavedVocabulary(Path dir, Corpus corpus) {
+    Path vocabFile = dir.resolve(Checkpoint.VOCAB);
+    Vocabulary saved = Vocabulary.load(vocabFile);
+    Path trainFile = Corpus.splitFile(data, "train");
+    String diff = saved.difference(corpus.vocab(), Checkpoint.VOCAB, trainFile.toString());
+    if (diff != null) {
+      String was = Checkpoint.readField(dir, "data");
+      String mc = Checkpoint.readField(dir, "min_count"), mv = Checkpoint.readField(dir, "max_vocab");
+      throw new UserError("--resume: " + vocabFile + " does not match the training split of --data " + Corpus.folder(data)
+          + " with --min-count " + minCount + " --max-vocab " + maxVocab + " (" + diff + "); resume on the data the run started with"
+          + (was != null ? " (" + dir.resolve(Checkpoint.CONFIG) + ": --data " + was
+              + (mc != null ? " --min-count " + mc : "") + (mv != null ? " --max-vocab " + mv : "") + ")" : ""));
+    }
+    return corpus.withVocabulary(saved);
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -98,12 +123,18 @@ public final class TrainCommand implements Callable<Integer> {
     var out = System.out;
     if (!quiet) out.println("lmhead train: loading " + data + " ...");
     Corpus corpus = Corpus.load(data, minCount, maxVocab);
-    ModelConfig cfg = model.config(corpus.vocab().size()).validate();
     if (resume) {
       if (!Files.exists(dir.resolve(Checkpoint.LAST))) {
         throw new UserError("--resume: nothing to resume in " + dir + " (no " + Checkpoint.LAST + "; start the run without --resume)");
       }
+      corpus = withSavedVocabulary(dir, corpus);
+    }
+    ModelConfig cfg = model.config(corpus.vocab().size()).validate();
+    if (resume) {
       ModelConfig saved = Checkpoint.readConfig(dir);
+      if (saved.vocab() != cfg.vocab()) {
+        throw new UserError(dir.resolve(Checkpoint.VOCAB) + ": vocabulary has " + cfg.vocab() + " words but " + dir.resolve(Checkpoint.CONFIG) + " says " + saved.vocab());
+      }
       if (!Checkpoint.gson().toJson(saved).equals(Checkpoint.gson().toJson(cfg))) {
         throw new UserError(dir.resolve(Checkpoint.CONFIG) + ": the saved model config differs from the flags given with --resume");
       }
@@ -155,7 +186,7 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("train_seconds", o.trainSeconds());
     summary.put("train_tokens_per_s", o.trainTokensPerSecond());
     summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
-    summary.put("ppl_definition", Evaluator.DEFINITION);
+    summary.put("ppl_definition", Evaluator.definition(evalBatch));
     Path best = dir.resolve(Checkpoint.MODEL);
     boolean haveBest = Files.exists(best);
     summary.put("checkpoint", haveBest ? best.toString() : null);
@@ -167,7 +198,7 @@ public final class TrainCommand implements Callable<Integer> {
     } else {
       out.printf("%n=== %s, %s head: valid ppl %s (%,d tokens), test ppl %s (%,d tokens), eval batch %d ===%n",
           corpus.name(), cfg.head().type(), Evaluator.pplText(o.valid()), o.valid().tokens(), Evaluator.pplText(o.test()), o.test().tokens(), evalBatch);
-      out.println(Evaluator.DEFINITION);
+      out.println(Evaluator.definition(evalBatch));
       out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
           Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");
       out.println("checkpoint: " + (haveBest ? best : "none (no epoch reached a finite validation perplexity; the last state is in "

@@ -52,6 +52,31 @@ public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, in
   }
 
   /**
+   * This corpus with the ids of {@code to}, a vocabulary of exactly the same words (in any order), e.g.
+   * the one a run was started with: every token keeps its word, only the numbering changes.
+   *
+   * @throws IllegalArgumentException when the two vocabularies do not hold the same words
+   */
+  public Corpus withVocabulary(Vocabulary to) {
+    if (to.size() != vocab.size()) {
+      throw new IllegalArgumentException("vocabularies of " + vocab.size() + " and " + to.size() + " words");
+    }
+    int[] remap = new int[vocab.size()];
+    for (int i = 0; i < remap.length; i++) {
+      String w = vocab.word(i);
+      if (!to.contains(w)) throw new IllegalArgumentException("word '" + w + "' is not in the other vocabulary");
+      remap[i] = to.id(w);
+    }
+    return new Corpus(name, to, remap(train, remap), remap(valid, remap), remap(test, remap));
+  }
+
+  private static int[] remap(int[] stream, int[] remap) {
+    int[] out = new int[stream.length];
+    for (int i = 0; i < out.length; i++) out[i] = remap[stream[i]];
+    return out;
+  }
+
+  /**
    * The token-id stream of any text file (plain or gzip) under {@code vocab}: its tokens with
    * {@code <eos>} after every line, unknown words as {@code <unk>}. A file without tokens is an error.
    */

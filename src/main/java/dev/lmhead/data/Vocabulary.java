@@ -168,19 +168,55 @@ public final class Vocabulary {
   /** Training counts by id (a copy). */
   public long[] counts() { return counts.clone(); }
 
+  /**
+   * How this vocabulary and {@code other} differ as sets of words with counts (ids, i.e. the order, are
+   * not compared): null when they hold the same words with the same counts, otherwise a short text such
+   * as {@code 3 of 200 words differ, e.g. 'the': 12 in A, 9 in B}, with {@code thisName} and
+   * {@code otherName} standing for A and B.
+   */
+  public String difference(Vocabulary other, String thisName, String otherName) {
+    int differ = 0;
+    String example = null;
+    for (int i = 0; i < words.length; i++) {
+      Integer j = other.index.get(words[i]);
+      if (j != null && other.counts[j] == counts[i]) continue;
+      differ++;
+      if (example == null) {
+        example = "'" + abbreviate(words[i]) + "': " + counts[i] + " in " + thisName + ", "
+            + (j == null ? "absent from " + otherName : other.counts[j] + " in " + otherName);
+      }
+    }
+    for (int j = 0; j < other.words.length; j++) {
+      if (index.containsKey(other.words[j])) continue;
+      differ++;
+      if (example == null) {
+        example = "'" + abbreviate(other.words[j]) + "': absent from " + thisName + ", " + other.counts[j] + " in " + otherName;
+      }
+    }
+    if (differ == 0) return null;
+    return differ + " of " + Math.max(words.length, other.words.length) + " words differ, e.g. " + example;
+  }
+
+  /** Writes the {@link #save} format, one {@code word<TAB>count} line per id, UTF-8, to {@code stream} (left open). */
+  public void write(java.io.OutputStream stream) throws IOException {
+    Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8));
+    for (int i = 0; i < words.length; i++) {
+      out.write(words[i]);
+      out.write('\t');
+      out.write(Long.toString(counts[i]));
+      out.write('\n');
+    }
+    out.flush();
+  }
+
   /** Writes one {@code word<TAB>count} line per id, in id order, UTF-8 (via a temp file and a rename). */
   public void save(Path file) {
     try {
       Path dir = file.toAbsolutePath().getParent();
       if (dir != null) Files.createDirectories(dir);
       Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-      try (Writer out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        for (int i = 0; i < words.length; i++) {
-          out.write(words[i]);
-          out.write('\t');
-          out.write(Long.toString(counts[i]));
-          out.write('\n');
-        }
+      try (var out = Files.newOutputStream(tmp)) {
+        write(out);
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {

@@ -17,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -44,8 +45,45 @@ public final class Checkpoint {
 
   // ---------------- atomic files ----------------
 
-  /** Writes bytes produced by {@code body} atomically to {@code file}. */
+  /**
+   * Writes bytes produced by {@code body} atomically to {@code file}. When that fails (disk full, file
+   * size limit, permissions) {@code file} is left as it was, the temporary file is removed, and the
+   * {@link FileSystemException} thrown names {@code file}: {@code runs/x/last.safetensors: cannot write
+   * (No space left on device)}.
+   */
   public static void writeAtomically(Path file, IoBody body) throws IOException {
+    try {
+      writeAtomically0(file, body);
+    } catch (IOException e) {
+      throw cannotWrite(file, e);
+    }
+  }
+
+  /** {@code file: cannot write (why)}, the cause kept; {@code why} names another path only when it is not {@code file}'s temporary. */
+  static FileSystemException cannotWrite(Path file, IOException e) {
+    String why;
+    if (e instanceof FileSystemException f) {
+      String reason = f.getReason() != null ? f.getReason() : switch (f) {
+        case java.nio.file.AccessDeniedException x -> "permission denied";
+        case NoSuchFileException x -> "no such file or folder";
+        case java.nio.file.FileAlreadyExistsException x -> "already exists";
+        case java.nio.file.NotDirectoryException x -> "not a folder";
+        default -> f.getClass().getSimpleName();
+      };
+      Path other = f.getFile() == null ? null : Path.of(f.getFile()).toAbsolutePath();
+      Path dir = file.toAbsolutePath().getParent();
+      boolean tempOrTarget = other == null || (dir != null && dir.equals(other.getParent())
+          && other.getFileName().toString().startsWith("." + file.getFileName())) || other.equals(file.toAbsolutePath());
+      why = (tempOrTarget ? "" : f.getFile() + ": ") + reason;
+    } else {
+      why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+    FileSystemException x = new FileSystemException(file.toString(), null, "cannot write (" + why + ")");
+    x.initCause(e);
+    return x;
+  }
+
+  private static void writeAtomically0(Path file, IoBody body) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
@@ -150,16 +188,7 @@ public final class Checkpoint {
     json.putAll(extra);
     byte[] bytes = GSON.toJson(json).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     writeAtomically(dir.resolve(CONFIG), out -> out.write(bytes));
-    Path tmpVocab = dir.resolve(VOCAB);
-    writeAtomically(tmpVocab, out -> {
-      Path t = Files.createTempFile(dir, ".vocab", ".txt");
-      try {
-        vocab.save(t);
-        Files.copy(t, out);
-      } finally {
-        Files.deleteIfExists(t);
-      }
-    });
+    writeAtomically(dir.resolve(VOCAB), vocab::write);
   }
 
   /** The model's parameters as tensors keyed by state-dict name. */

@@ -10,9 +10,22 @@ import dev.lmhead.model.LanguageModel;
  * standard batchify, which drops the last len % B tokens); with B = 1 every token after the first is a target.
  */
 public final class Evaluator {
-  /** The definition printed next to every perplexity lmhead reports. */
+  /** The definition printed next to a perplexity measured at eval batch 1 (see {@link #definition(int)}). */
   public static final String DEFINITION =
       "ppl = exp(mean NLL in nats over every target token, <eos> included, state carried over the whole split)";
+
+  /**
+   * The definition of a perplexity measured at eval batch {@code batch}, printed next to it: {@link #DEFINITION}
+   * for 1; for B > 1 the split is cut into B contiguous streams (batchify), each carrying its own state, the
+   * last {@code len % B} tokens dropped and the first token of each stream not a target.
+   */
+  public static String definition(int batch) {
+    if (batch < 1) throw new IllegalArgumentException("eval batch must be >= 1, got " + batch);
+    if (batch == 1) return DEFINITION;
+    return "ppl = exp(mean NLL in nats over the target tokens, <eos> included, with the split cut into " + batch
+        + " contiguous streams (eval batch " + batch + "; the last len % " + batch + " tokens dropped, each stream's first token"
+        + " not a target), state carried along each stream)";
+  }
 
   /** Sum of NLL and number of targets. */
   public record Result(double nll, long tokens, double seconds) {
@@ -96,7 +109,7 @@ public final class Evaluator {
     return new TopKResult(res, k, hits, topNanos / 1e9);
   }
 
-  /** Perplexity of a token stream (see {@link #DEFINITION}), cut into {@code batch} columns. */
+  /** Perplexity of a token stream (see {@link #definition(int)}), cut into {@code batch} columns. */
   public static Result evaluate(LanguageModel model, int[] stream, int batch, int bptt, Progress progress) {
     return run(model, stream, batch, bptt, 0, progress).result();
   }

@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * A first-order optimiser over a fixed list of parameters. State (moments, accumulators, step count) is
- * exposed as named float arrays so checkpoints can save it and a resumed run continues exactly.
+ * exposed as named float arrays so checkpoints can save it and a resumed run continues exactly; an
+ * integer that a float cannot hold exactly (Adam's step count) is stored as base-2^16 digits.
  */
 public abstract class Optimizer {
   protected final List<Parameter> params;
@@ -28,14 +29,16 @@ public abstract class Optimizer {
 
   /** Restores state saved by {@link #state()}; throws IllegalArgumentException on a mismatch. */
   public void loadState(Map<String, float[]> saved) {
-    Map<String, float[]> mine = state();
-    for (var e : mine.entrySet()) {
-      float[] src = saved.get(e.getKey());
-      if (src == null || src.length != e.getValue().length) {
-        throw new IllegalArgumentException("optimizer state '" + e.getKey() + "' missing or of the wrong size");
-      }
-      System.arraycopy(src, 0, e.getValue(), 0, src.length);
+    for (var e : state().entrySet()) copyState(saved, e.getKey(), e.getValue());
+  }
+
+  /** Copies {@code saved[key]} into {@code dst}; throws IllegalArgumentException when it is missing or of another size. */
+  protected static void copyState(Map<String, float[]> saved, String key, float[] dst) {
+    float[] src = saved.get(key);
+    if (src == null || src.length != dst.length) {
+      throw new IllegalArgumentException("optimizer state '" + key + "' missing or of the wrong size");
     }
+    System.arraycopy(src, 0, dst, 0, src.length);
   }
 
   public void zeroGrad() { for (Parameter p : params) p.zeroGrad(); }
@@ -113,10 +116,18 @@ public abstract class Optimizer {
     }
   }
 
-  /** Adam (Kingma & Ba 2015), PyTorch defaults: betas (0.9, 0.999), eps 1e-8, L2 weight decay. */
+  /**
+   * Adam (Kingma & Ba 2015), PyTorch defaults: betas (0.9, 0.999), eps 1e-8, L2 weight decay. The step
+   * count is a long (a float stops counting at 2^24); its state entry {@code step} holds it as
+   * {@link #STEP_DIGITS} base-2^16 digits, least significant first, each exact in a float. A one-element
+   * {@code step} (the float count of older checkpoints) is read as that count.
+   */
   public static final class Adam extends Optimizer {
+    /** Digits of the saved step count: 4 x 16 bits hold any non-negative long. */
+    public static final int STEP_DIGITS = 4;
     private final float[][] m, v;
-    private final float[] t = new float[1];
+    private long t;
+    private final float[] tDigits = new float[STEP_DIGITS]; // t, kept in sync: the live view of the state
 
     public Adam(List<Parameter> params, float weightDecay) {
       super(params, weightDecay);
@@ -127,10 +138,41 @@ public abstract class Optimizer {
 
     @Override public String name() { return "adam"; }
 
+    /** Updates taken so far (the t of the bias corrections). */
+    public long steps() { return t; }
+
+    private void setSteps(long steps) {
+      t = steps;
+      for (int i = 0; i < STEP_DIGITS; i++) tDigits[i] = (float) ((steps >>> (16 * i)) & 0xFFFF);
+    }
+
+    /** The step count held by a saved {@code step} entry (digits, or one float from an older checkpoint). */
+    static long decodeSteps(float[] saved) {
+      if (saved == null || (saved.length != 1 && saved.length != STEP_DIGITS)) {
+        throw new IllegalArgumentException("optimizer state 'step' missing or of the wrong size");
+      }
+      if (saved.length == 1) { // older checkpoints: the count as a float
+        float f = saved[0];
+        if (!(f >= 0) || f != Math.rint(f) || f >= 0x1p63f) {
+          throw new IllegalArgumentException("optimizer state 'step' is not a step count (" + f + ")");
+        }
+        return (long) f;
+      }
+      long steps = 0;
+      for (int i = 0; i < STEP_DIGITS; i++) {
+        float d = saved[i];
+        if (!(d >= 0 && d < 65536) || d != Math.rint(d) || (i == STEP_DIGITS - 1 && d >= 32768)) {
+          throw new IllegalArgumentException("optimizer state 'step' is not a step count (digit " + i + " is " + d + ")");
+        }
+        steps |= (long) d << (16 * i);
+      }
+      return steps;
+    }
+
     @Override
     public void step(double lr) {
-      t[0] += 1;
-      double b1 = 0.9, b2 = 0.999, c1 = 1 - Math.pow(b1, t[0]), c2 = 1 - Math.pow(b2, t[0]);
+      setSteps(t + 1);
+      double b1 = 0.9, b2 = 0.999, c1 = 1 - Math.pow(b1, (double) t), c2 = 1 - Math.pow(b2, (double) t);
       double stepSize = lr / c1, sc2 = Math.sqrt(c2);
       for (int i = 0; i < params.size(); i++) {
         Parameter p = params.get(i);
@@ -147,9 +189,16 @@ public abstract class Optimizer {
     @Override
     public Map<String, float[]> state() {
       Map<String, float[]> s = new LinkedHashMap<>();
-      s.put("step", t);
+      s.put("step", tDigits);
       for (int i = 0; i < m.length; i++) { s.put("exp_avg." + i, m[i]); s.put("exp_avg_sq." + i, v[i]); }
       return s;
+    }
+
+    @Override
+    public void loadState(Map<String, float[]> saved) {
+      long steps = decodeSteps(saved.get("step"));
+      for (var e : state().entrySet()) if (!e.getKey().equals("step")) copyState(saved, e.getKey(), e.getValue());
+      setSteps(steps);
     }
   }
 }

@@ -76,4 +76,28 @@ class CheckpointTest {
     assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains(part), e.getMessage());
     assertTrue(!e.getMessage().contains("\n"), "multi-line message");
   }
+
+  @Test
+  void aFailedWriteNamesTheFileAndKeepsThePreviousOne() throws Exception {
+    Path f = dir.resolve("last.safetensors");
+    Checkpoint.saveTensors(f, sample(), Map.of());
+    byte[] before = Files.readAllBytes(f);
+    var e = assertThrows(java.nio.file.FileSystemException.class, () -> Checkpoint.writeAtomically(f, out -> {
+      out.write(new byte[100_000]);
+      throw new java.io.IOException("No space left on device"); // what a full disk gives, without a path
+    }));
+    assertEquals(f.toString(), e.getFile());
+    assertEquals("cannot write (No space left on device)", e.getReason());
+    assertEquals(f + ": cannot write (No space left on device)", e.getMessage());
+    assertArrayEquals(before, Files.readAllBytes(f));
+    try (var s = Files.list(dir)) {
+      assertEquals(1, s.count(), "temporary files left behind");
+    }
+    // a folder that cannot be created is named as the reason
+    Path blocker = Files.writeString(dir.resolve("plain-file"), "x");
+    var e2 = assertThrows(java.nio.file.FileSystemException.class,
+        () -> Checkpoint.writeAtomically(blocker.resolve("sub").resolve("config.json"), out -> out.write(1)));
+    assertEquals(blocker.resolve("sub").resolve("config.json").toString(), e2.getFile());
+    assertTrue(e2.getReason().startsWith("cannot write (" + blocker), e2.getReason());
+  }
 }

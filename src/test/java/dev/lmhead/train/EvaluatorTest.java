@@ -68,4 +68,16 @@ class EvaluatorTest {
     LanguageModel any = model(HeadSpec.full(), 1);
     assertThrows(IllegalArgumentException.class, () -> Evaluator.evaluateTopK(any, corpus.valid(), 1, 7, v + 1, null));
   }
+
+  /** What {@link Evaluator#definition(int)} says about the targets is what {@link Evaluator#evaluate} counts. */
+  @Test
+  void theTargetsAreThoseTheDefinitionDescribes() throws Exception {
+    LanguageModel m = model(HeadSpec.full(), 2);
+    int[] stream = corpus.valid();
+    int b = 7;
+    assertTrue(stream.length % b != 0, "the stream must have a tail to drop");
+    assertEquals(stream.length - 1, Evaluator.evaluate(m, stream, 1, 5, null).tokens(), Evaluator.definition(1));
+    assertEquals((long) b * (stream.length / b - 1), Evaluator.evaluate(m, stream, b, 5, null).tokens(), Evaluator.definition(b));
+    assertThrows(IllegalArgumentException.class, () -> Evaluator.definition(0));
+  }
 }
