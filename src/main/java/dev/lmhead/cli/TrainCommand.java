@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
 public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH to a folder with train/valid/test text files (default: ${DEFAULT-VALUE}).")
   String data;
-  @Option(names = "--min-count", defaultValue = "1", description = "Words seen fewer times in train become <unk> (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--min-count", description = "Words seen fewer times in train become <unk> (default: 1 when the training text has <unk> tokens, as WikiText and PTB do; else 2, so that <unk> is trained for unseen words).")
+  Integer minCountOption;
   int minCount;
   @Option(names = "--max-vocab", defaultValue = "0", description = "Keep only the most frequent words (0 = all).")
   int maxVocab;
@@ -117,12 +118,13 @@ public final class TrainCommand implements Callable<Integer> {
         decayStart, budget, maxTokens, seed, evalBatch, Math.max(1, logInterval), Setup.parseDuration("--save-every", saveEvery),
         Setup.parseDuration("--val-every", valEvery), lossScale).validate();
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
-    if (minCount < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCount);
+    if (minCountOption != null && minCountOption < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCountOption);
     if (maxVocab < 0 || maxVocab == 1) throw new IllegalArgumentException("--max-vocab must be 0 (no limit) or >= 2 (<eos> and <unk>), got " + maxVocab);
     Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
     var out = System.out;
     if (!quiet) out.println("lmhead train: loading " + data + " ...");
-    Corpus corpus = Corpus.load(data, minCount, maxVocab);
+    Corpus corpus = Corpus.load(data, minCountOption != null ? minCountOption : Corpus.AUTO_MIN_COUNT, maxVocab);
+    minCount = corpus.minCount();
     if (resume) {
       if (!Files.exists(dir.resolve(Checkpoint.LAST))) {
         throw new UserError("--resume: nothing to resume in " + dir + " (no " + Checkpoint.LAST + "; start the run without --resume)");
@@ -150,8 +152,13 @@ public final class TrainCommand implements Callable<Integer> {
     extra.put("train", tc);
     if (!resume) Checkpoint.saveSetup(dir, cfg, corpus.vocab(), extra);
     if (!quiet) {
-      out.printf("data      %s: vocab %,d; train %,d / valid %,d / test %,d tokens (<eos> per line included)%n",
-          corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length);
+      out.printf("data      %s: vocab %,d; train %,d / valid %,d / test %,d tokens (<eos> per line included); out of vocabulary: valid %.2f%%, test %.2f%%%n",
+          corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length,
+          100 * corpus.oovRate(corpus.valid()), 100 * corpus.oovRate(corpus.test()));
+      if (minCountOption == null && minCount > 1) {
+        out.printf("vocab     the training text has no <unk>: words seen once in train become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
+            corpus.vocab().counts()[corpus.vocab().unkId()]);
+      }
       out.printf("model     %s input %d -> LSTM %dx%d (dropout %.2f) -> head %s%s; %,d parameters%n",
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
       out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s, budget %s, seed %d%n",
@@ -175,6 +182,9 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("data", corpus.name());
     summary.put("head", cfg.head().type());
     summary.put("parameters", lm.parameterCount());
+    summary.put("min_count", minCount);
+    summary.put("valid_oov_rate", corpus.oovRate(corpus.valid()));
+    summary.put("test_oov_rate", corpus.oovRate(corpus.test()));
     summary.put("valid_ppl", o.valid().ppl());
     summary.put("test_ppl", o.test().ppl());
     summary.put("valid_tokens", o.valid().tokens());

@@ -11,10 +11,19 @@ import java.util.List;
  * is the split's tokens in file order with {@link Vocabulary#eosId()} after every line (empty lines
  * included); words outside the vocabulary are {@link Vocabulary#unkId()}.
  *
- * @param name  {@code wikitext-2}, {@code ptb} or the folder's name
- * @param train training stream (the vocabulary's counts are counts over it)
+ * @param name     {@code wikitext-2}, {@code ptb} or the folder's name
+ * @param train    training stream (the vocabulary's counts are counts over it)
+ * @param minCount the minimum count the vocabulary was built with (after {@link #AUTO_MIN_COUNT} is resolved)
  */
-public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, int[] test) {
+public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, int[] test, int minCount) {
+  /**
+   * {@code minCount} for {@link #load}: 1 (keep every word) when the training text has {@code <unk>}
+   * tokens (WikiText, PTB: their rare words are already {@code <unk>}), else 2, so that words seen once
+   * in train become {@code <unk>} and the model learns a probability for words it has never seen.
+   * Without that, a raw corpus gives {@code <unk>} count 0 and every unseen test word a near-zero
+   * probability.
+   */
+  public static final int AUTO_MIN_COUNT = -1;
   /** The corpora bundled under {@code <lmhead.home>/data/}. */
   public static final List<String> BUNDLED = List.of("wikitext-2", "ptb");
 
@@ -35,20 +44,24 @@ public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, in
    * @param maxSize  see {@link Vocabulary#build}
    */
   public static Corpus load(String data, int minCount, int maxSize) {
-    Vocabulary.checkLimits(minCount, maxSize);
+    Vocabulary.checkLimits(minCount == AUTO_MIN_COUNT ? 1 : minCount, maxSize);
     Path dir = resolve(data);
     Path[] files = splitFiles(dir);
     IntList prov = new IntList(estimateTokens(files[0]));
     WordCounter counter = new WordCounter(prov);
     CorpusReader.Counts c = CorpusReader.read(files[0], counter);
     if (c.tokens() == 0) throw new UserError(files[0] + ": training split has no tokens");
+    if (minCount == AUTO_MIN_COUNT) {
+      int u = counter.indexOf(Vocabulary.UNK);
+      minCount = u >= 0 && counter.count(u) > 0 ? 1 : 2;
+    }
     Vocabulary vocab = Vocabulary.fromCounts(counter, minCount, maxSize);
     int[] remap = new int[counter.types()];
     for (int t = 0; t < remap.length; t++) remap[t] = vocab.id(counter.word(t));
     int[] train = prov.toArray();
     for (int i = 0; i < train.length; i++) train[i] = remap[train[i]];
     String name = BUNDLED.contains(data) ? data : dir.toAbsolutePath().normalize().getFileName().toString();
-    return new Corpus(name, vocab, train, encode(files[1], vocab), encode(files[2], vocab));
+    return new Corpus(name, vocab, train, encode(files[1], vocab), encode(files[2], vocab), minCount);
   }
 
   /**
@@ -67,7 +80,19 @@ public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, in
       if (!to.contains(w)) throw new IllegalArgumentException("word '" + w + "' is not in the other vocabulary");
       remap[i] = to.id(w);
     }
-    return new Corpus(name, to, remap(train, remap), remap(valid, remap), remap(test, remap));
+    return new Corpus(name, to, remap(train, remap), remap(valid, remap), remap(test, remap), minCount);
+  }
+
+  /** Share of the word tokens of {@code stream} ({@code <eos>} not counted) that are {@code <unk>}: its out-of-vocabulary rate. */
+  public double oovRate(int[] stream) {
+    long words = 0, unk = 0;
+    int u = vocab.unkId(), e = vocab.eosId();
+    for (int id : stream) {
+      if (id == e) continue;
+      words++;
+      if (id == u) unk++;
+    }
+    return words == 0 ? 0 : (double) unk / words;
   }
 
   private static int[] remap(int[] stream, int[] remap) {

@@ -102,8 +102,14 @@ class TrainerTest {
   @Test
   void theResumePointRecordsTheBestPerplexityOfItsOwnValidation() throws Exception {
     Path dir = tmp.resolve("run-budget-best");
-    new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(13)), corpus, train(3, 384, 13), dir, QUIET, true).run();
+    Trainer.Outcome o = new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(13)), corpus, train(3, 384, 13), dir, QUIET, true).run();
     double best = savedPpl(dir.resolve(Checkpoint.MODEL));
+    // the final valid figure is the one measured at the stop (not measured twice), and equals a fresh evaluation
+    Checkpoint.saveSetup(dir, config(), corpus.vocab(), java.util.Map.of("data", corpus.name()));
+    Checkpoint.Loaded l = Checkpoint.load(dir, Checkpoint.MODEL);
+    Evaluator.Result fresh = Evaluator.evaluate(l.model(), corpus.valid(), 4, 12, null);
+    assertEquals(fresh.nll(), o.valid().nll(), 0.0);
+    assertEquals(best, o.valid().ppl(), 0.0);
     var state = com.google.gson.JsonParser.parseString(Checkpoint.loadTensors(dir.resolve(Checkpoint.LAST)).metadata().get("lmhead.trainer")).getAsJsonObject();
     assertEquals(best, state.get("best_valid_ppl").getAsDouble(), 0.0, "last.safetensors was written before the budget stop's validation");
   }

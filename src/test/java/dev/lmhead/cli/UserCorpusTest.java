@@ -1,0 +1,84 @@
+package dev.lmhead.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.lmhead.data.Vocabulary;
+import dev.lmhead.model.Checkpoint;
+import dev.lmhead.tensor.Rng;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A user's own raw corpus: no {@code <unk>} in the text, valid/test words that train never shows. By
+ * default lmhead must still train {@code <unk>} (words seen once in train become it) and report the
+ * out-of-vocabulary rates; {@code --min-count 1} keeps the old behaviour (untrained {@code <unk>}).
+ */
+class UserCorpusTest {
+  @TempDir Path tmp;
+
+  /** Zipf-distributed words over 400 types: many are seen once in train, and valid/test hold words train lacks. */
+  static Path rawCorpus(Path dir) throws Exception {
+    Files.createDirectories(dir);
+    Rng rng = new Rng(11);
+    for (String split : new String[] {"train", "valid", "test"}) {
+      List<String> lines = new ArrayList<>();
+      int n = split.equals("train") ? 300 : 40;
+      for (int l = 0; l < n; l++) {
+        StringBuilder b = new StringBuilder();
+        int len = 4 + rng.nextInt(8);
+        for (int i = 0; i < len; i++) {
+          int w = (int) Math.floor(Math.exp(rng.nextDouble() * Math.log(401))) - 1;
+          b.append(i == 0 ? "" : " ").append("word").append(w).append(i == len - 1 ? "." : "");
+        }
+        lines.add(b.toString());
+      }
+      Files.write(dir.resolve(split + ".txt"), lines);
+    }
+    return dir;
+  }
+
+  static JsonObject train(Path data, Path run, String... extra) {
+    List<String> a = new ArrayList<>(List.of("--json", "--max-tokens", "600"));
+    a.addAll(List.of(extra));
+    BadInputTest.Run r = BadInputTest.run(BadInputTest.train(data, run, a.toArray(new String[0])));
+    assertEquals(0, r.code(), r.err() + r.out());
+    return JsonParser.parseString(r.out()).getAsJsonObject();
+  }
+
+  @Test
+  void aRawCorpusTrainsUnkByDefaultAndReportsTheOovRate() throws Exception {
+    Path data = rawCorpus(tmp.resolve("raw"));
+    Path run = tmp.resolve("run");
+    JsonObject s = train(data, run);
+    assertEquals(2, s.get("min_count").getAsInt());
+    Vocabulary v = Vocabulary.load(run.resolve(Checkpoint.VOCAB));
+    long unk = v.counts()[v.unkId()];
+    assertTrue(unk > 0, "<unk> must have training occurrences, got " + unk);
+    double validOov = s.get("valid_oov_rate").getAsDouble(), testOov = s.get("test_oov_rate").getAsDouble();
+    assertTrue(validOov > 0 && validOov < 0.5 && testOov > 0 && testOov < 0.5, validOov + " " + testOov);
+    // with every word kept, <unk> is never seen in train
+    JsonObject keep = train(data, tmp.resolve("keep"), "--min-count", "1");
+    Vocabulary all = Vocabulary.load(tmp.resolve("keep").resolve(Checkpoint.VOCAB));
+    assertEquals(0, all.counts()[all.unkId()]);
+    assertTrue(all.size() > v.size());
+    assertTrue(keep.get("valid_oov_rate").getAsDouble() < validOov);
+  }
+
+  @Test
+  void theRuleIsPrinted() throws Exception {
+    Path data = rawCorpus(tmp.resolve("raw2"));
+    List<String> args = new ArrayList<>(List.of(BadInputTest.train(data, tmp.resolve("run2"), "--max-tokens", "100")));
+    args.remove("--quiet");
+    BadInputTest.Run r = BadInputTest.run(args.toArray(new String[0]));
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("the training text has no <unk>: words seen once in train become <unk>"), r.out());
+    assertTrue(r.out().matches("(?s).*out of vocabulary: valid \\d+\\.\\d\\d%, test \\d+\\.\\d\\d%.*"), r.out());
+  }
+}
