@@ -85,7 +85,7 @@ public final class HeadBench {
     /** Options with full-softmax MoS components. */
     public Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
                    int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed) {
-      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, "full");
+      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, MixtureOfSoftmaxes.MOS_BASE.defaultValue());
     }
 
     public Options {
