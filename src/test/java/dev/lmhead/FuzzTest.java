@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.lmhead.data.Corpus;
 import dev.lmhead.data.Vocabulary;
+import dev.lmhead.head.AdaptiveSoftmax;
 import dev.lmhead.head.HeadSpec;
 import dev.lmhead.model.Checkpoint;
 import dev.lmhead.model.LanguageModel;
@@ -77,7 +78,7 @@ class FuzzTest {
     int V = vocab.size();
     full = run(seedDir.resolve("full"), new ModelConfig(V, 8, 8, 1, 0f, true, "embedding", 0.1f, HeadSpec.full()));
     adaptive = run(seedDir.resolve("adaptive"), new ModelConfig(V, 8, 8, 2, 0.1f, true, "adaptive", 0.1f,
-        new HeadSpec("adaptive", true, 0, "freq", "huffman", new int[] {4, 12}, 2.0, false, 1, 0, "full")));
+        new AdaptiveSoftmax.Spec(new int[] {4, 12}, 2.0, false)));
   }
 
   static Run run(Path dir, ModelConfig cfg) throws IOException {

@@ -2,8 +2,10 @@ package dev.lmhead.analysis;
 
 import com.google.gson.JsonObject;
 import dev.lmhead.head.AdaptiveSoftmax;
+import dev.lmhead.head.HeadOptions;
 import dev.lmhead.head.HeadSpec;
 import dev.lmhead.head.Heads;
+import dev.lmhead.head.MixtureOfSoftmaxes;
 import dev.lmhead.head.OutputLayer;
 import dev.lmhead.head.TopK;
 import dev.lmhead.nn.Parameter;
@@ -53,8 +55,13 @@ import java.util.function.Consumer;
  * {@code stateMb} is the head's parameters plus gradients (8 bytes per parameter).
  */
 public final class HeadBench {
-  /** Every head the benchmark knows, in table order; those missing from {@link Heads#NAMES} are reported unavailable. */
-  public static final List<String> ALL_HEADS = List.of("full", "class", "hsm", "adaptive", "mos");
+  /** The heads registered when this class was loaded (the built-in ones), in table order; see {@link #allHeads}. */
+  public static final List<String> ALL_HEADS = Heads.names();
+
+  /** Every head the benchmark knows, in table order: the registry's ({@link Heads#names}). */
+  public static List<String> allHeads() {
+    return Heads.names();
+  }
   /** Operation names, in table order. */
   public static final List<String> OPS = List.of("train", "loss", "logprob", "top1", "top10");
   /** Size of the corpus whose expected Zipf counts build class bins and Huffman trees (WikiText-103-like). */
@@ -63,7 +70,7 @@ public final class HeadBench {
   private HeadBench() {}
 
   /**
-   * @param heads         head names from {@link #ALL_HEADS}
+   * @param heads         head names from {@link #allHeads}
    * @param cutoffs       adaptive cutoffs for every V, or empty for {@link AdaptiveSoftmax#defaultCutoffs}
    * @param divValue      adaptive div_value
    * @param experts       MoS K
@@ -78,16 +85,14 @@ public final class HeadBench {
     /** Options with full-softmax MoS components. */
     public Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
                    int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed) {
-      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, "full");
+      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, MixtureOfSoftmaxes.MOS_BASE.defaultValue());
     }
 
     public Options {
-      if (!"full".equals(mosBase) && !"adaptive".equals(mosBase)) {
-        throw new IllegalArgumentException("--mos-base must be full or adaptive, got '" + mosBase + "'");
-      }
+      HeadOptions.of(headOptions(new int[0], divValue, experts, mosBase)).choice(MixtureOfSoftmaxes.MOS_BASE, MixtureOfSoftmaxes.MosBase.class);
       if (heads.isEmpty()) throw new IllegalArgumentException("--heads: give at least one head");
       for (String h : heads) {
-        if (!ALL_HEADS.contains(h)) throw new IllegalArgumentException("--heads: unknown head '" + h + "' (expected " + String.join(", ", ALL_HEADS) + ")");
+        if (!Heads.has(h)) throw new IllegalArgumentException("--heads: unknown head '" + h + "' (expected " + Heads.namesText() + ")");
       }
       if (vocabs.length == 0) throw new IllegalArgumentException("--vocab: give at least one size");
       for (int v : vocabs) if (v < 20) throw new IllegalArgumentException("--vocab must be >= 20, got " + v);
@@ -109,9 +114,21 @@ public final class HeadBench {
       return cutoffs.clone();
     }
 
-    /** The spec each head is built from: PyTorch defaults (bias on full/class/MoS decoders, no adaptive head bias). */
+    /**
+     * The spec each head is built from: the head's defaults (PyTorch's: bias on full/class/MoS decoders, no
+     * adaptive head bias) with this benchmark's cutoffs, div_value, experts and MoS base.
+     */
     public HeadSpec spec(String head, int vocab) {
-      return new HeadSpec(head, true, 0, "freq", "huffman", cutoffsFor(vocab), divValue, false, experts, 0, mosBase);
+      return Heads.parse(head, HeadOptions.of(headOptions(cutoffsFor(vocab), divValue, experts, mosBase)));
+    }
+
+    private static java.util.Map<String, String> headOptions(int[] cutoffs, double divValue, int experts, String mosBase) {
+      java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+      m.put(AdaptiveSoftmax.CUTOFFS.key(), String.join(",", Arrays.stream(cutoffs).mapToObj(Integer::toString).toList()));
+      m.put(AdaptiveSoftmax.DIV_VALUE.key(), "" + divValue);
+      m.put(MixtureOfSoftmaxes.EXPERTS.key(), "" + experts);
+      m.put(MixtureOfSoftmaxes.MOS_BASE.key(), mosBase);
+      return m;
     }
   }
 
@@ -147,9 +164,14 @@ public final class HeadBench {
     return (int) ((rows + blocks - 1) / blocks); // ceil(N / ceil(N / m)) <= m
   }
 
-  /** Whether {@link Heads#create} knows this head in the current build. */
+  /** Whether the registry ({@link Heads}) knows this head in the current build. */
   public static boolean available(String head) {
-    return Arrays.asList(Heads.NAMES.split(",\\s*")).contains(head);
+    return Heads.has(head);
+  }
+
+  /** Whether the PyTorch peer (bench/pytorch_heads.py) measures this head too ({@link dev.lmhead.head.HeadType#inPyTorch}). */
+  public static boolean inPyTorch(String head) {
+    return Heads.has(head) && Heads.get(head).inPyTorch();
   }
 
   /** Measures every head of {@code o} on one (V, d) cell; progress lines go to {@code log}. */
@@ -157,7 +179,7 @@ public final class HeadBench {
     List<Result> out = new ArrayList<>();
     for (String name : o.heads()) {
       if (!available(name)) {
-        for (String op : OPS) out.add(skipped(name, in, op, "unavailable", "head not in this build (" + Heads.NAMES + ")"));
+        for (String op : OPS) out.add(skipped(name, in, op, "unavailable", "head not in this build (" + Heads.namesText() + ")"));
         continue;
       }
       OutputLayer head;
@@ -284,9 +306,12 @@ public final class HeadBench {
     HeadBenchReport rep = new HeadBenchReport(o, HeadBenchReport.cpuModel(), Parallel.threads(), Blas.get().name(),
         measureGemm ? gemmGflops() : Double.NaN, java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     warmJit(o);
-    List<String> peerHeads = o.heads().stream().filter(h -> h.equals("full") || h.equals("adaptive")).toList();
+    List<String> peerHeads = o.heads().stream().filter(HeadBench::inPyTorch).toList();
     if (!withPeer) rep.peerUnavailable = "not requested (--peer none)";
-    else if (peerHeads.isEmpty()) rep.peerUnavailable = "PyTorch has none of the heads asked for (it has full and adaptive)";
+    else if (peerHeads.isEmpty()) {
+      rep.peerUnavailable = "PyTorch has none of the heads asked for (it has "
+          + String.join(" and ", allHeads().stream().filter(HeadBench::inPyTorch).toList()) + ")";
+    }
     else rep.peerUnavailable = PythonPeer.unavailableReason();
     for (int v : o.vocabs()) {
       for (int d : o.dims()) {

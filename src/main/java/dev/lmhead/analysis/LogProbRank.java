@@ -110,7 +110,7 @@ public final class LogProbRank {
       cs = singularValues(a, n, v, m);
       cr = rank(cs, tol); // same absolute tolerance: a rank-1 change moves the count by <= 1 (interlacing)
     }
-    int bound = d + 1 + (head.spec() != null && head.spec().bias() ? 1 : 0);
+    int bound = d + 1 + (head.spec() != null && head.spec().outputBias() ? 1 : 0);
     return new Result(n, v, s, tol, rank(s, tol), hasUser ? userTol : Double.NaN, hasUser ? rank(s, userTol) : -1,
         bound, cs, cr, m, noiseFloor(s, n, v, m));
   }

@@ -27,7 +27,7 @@ public final class BenchCommand implements Runnable {
   @Override public void run() { picocli.CommandLine.usage(this, System.out); }
 
   /** End-to-end LSTM LM training tokens/s, lmhead vs PyTorch on CPU, same data, shapes and threads. */
-  @Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
+  @Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HeadFlags.class,
       description = {"End-to-end training speed (tokens/s) of an LSTM LM, lmhead vs PyTorch (same run, same threads).",
           "Times --steps windows of forward + backward + clipping + SGD after --warmup windows, --repeats times; reports the median."})
   public static final class Train implements Callable<Integer> {
@@ -69,8 +69,8 @@ public final class BenchCommand implements Runnable {
       res.put("lmhead_runs", ours);
       String why = peer.equals("pytorch") ? PythonPeer.unavailableReason() : "not requested";
       if (why == null) {
-        if (!model.head.equals("full") && !model.head.equals("adaptive")) {
-          why = "PyTorch has no " + model.head + " head";
+        if (!dev.lmhead.head.Heads.get(cfg.head().type()).inPyTorch()) {
+          why = "PyTorch has no " + cfg.head().type() + " head";
         }
       }
       if (why == null) {
@@ -79,14 +79,10 @@ public final class BenchCommand implements Runnable {
         for (int r = 0; r < repeats; r++) {
           List<String> args = new ArrayList<>(List.of("--data", Corpus.folder(data).toString(), "--emb", "" + cfg.emb(),
               "--hidden", "" + cfg.hidden(), "--layers", "" + cfg.layers(), "--dropout", "" + cfg.dropout(),
-              "--head", model.head, "--bptt", "" + bptt, "--batch", "" + batch, "--lr", "" + lr, "--clip", "" + clip,
+              "--bptt", "" + bptt, "--batch", "" + batch, "--lr", "" + lr, "--clip", "" + clip,
               "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + Parallel.threads()));
+          args.addAll(cfg.head().pytorchArgs());
           if (cfg.tied()) args.add("--tied");
-          if (model.head.equals("adaptive")) {
-            int[] c = lm.decoder.spec().cutoffs();
-            args.addAll(List.of("--cutoffs", java.util.Arrays.stream(c).mapToObj(Integer::toString).reduce((x, y) -> x + "," + y).orElse(""),
-                "--div-value", "" + model.divValue));
-          }
           last = PythonPeer.run("pytorch_word_lm.py", args, 1800);
           theirs.add(last.get("tokens_per_s").getAsDouble());
         }

@@ -22,8 +22,8 @@ import picocli.CommandLine.Spec;
 public final class BenchHeadsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--heads", split = ",", description = "Heads to measure (default: full,class,hsm,adaptive,mos).")
-  List<String> heads = HeadBench.ALL_HEADS;
+  @Option(names = "--heads", split = ",", description = "Heads to measure (default: every head).")
+  List<String> heads = HeadBench.allHeads();
   @Option(names = "--vocab", split = ",", description = "Vocabulary sizes (default: 10000,33278,100000,267735).")
   int[] vocab = {10000, 33278, 100000, 267735};
   @Option(names = "--dim", split = ",", description = "Hidden sizes (default: 256,512).")

@@ -1,7 +1,7 @@
 package dev.lmhead.cli;
 
 import com.google.gson.GsonBuilder;
-import dev.lmhead.head.Fixtures;
+import dev.lmhead.interop.Fixtures;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

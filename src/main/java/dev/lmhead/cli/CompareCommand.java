@@ -2,6 +2,7 @@ package dev.lmhead.cli;
 
 import dev.lmhead.analysis.LearningCurve;
 import dev.lmhead.data.Corpus;
+import dev.lmhead.head.Heads;
 import dev.lmhead.model.Checkpoint;
 import dev.lmhead.model.LanguageModel;
 import dev.lmhead.model.ModelConfig;
@@ -27,16 +28,16 @@ import picocli.CommandLine.Option;
  * budget on the same data; a table of validation/test perplexity, speed and size, and a PNG of
  * validation perplexity against training time with one curve per head.
  */
-@Command(name = "compare", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "compare", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HeadFlags.class,
     description = {"Train the same LSTM once per head under one budget and compare perplexity, speed and size.",
         "Perplexities are measured at --eval-batch (10 unless given: the split cut into 10 streams); the table and JSON print the definition used."})
 public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH (default: ${DEFAULT-VALUE}).")
   String data;
-  @Option(names = "--heads", defaultValue = "full,class,hsm,adaptive,mos", split = ",",
+  @Option(names = "--heads", split = ",",
       description = {"Heads to compare, each HEAD[/option=value...] with options named as the flags, e.g. "
-          + "full,adaptive,adaptive/input=adaptive,mos/experts=15 (default: ${DEFAULT-VALUE})."})
-  List<String> heads;
+          + "full,adaptive,adaptive/input=adaptive,mos/experts=15 (default: every head)."})
+  List<String> heads = Heads.names();
   @Mixin ModelOptions model;
   @Option(names = "--budget", defaultValue = "20m", description = "Training time per head, e.g. 20m (default: ${DEFAULT-VALUE}).")
   String budget;
@@ -158,9 +159,9 @@ public final class CompareCommand implements Callable<Integer> {
     Map<String, ModelOptions> out = new LinkedHashMap<>();
     for (String entry : heads) {
       String[] parts = entry.trim().split("/");
-      if (!List.of("full", "class", "hsm", "adaptive", "mos").contains(parts[0])) {
+      if (!Heads.has(parts[0])) {
         throw new IllegalArgumentException("--heads: unknown head '" + parts[0] + "' in '" + entry
-            + "' (expected full, class, hsm, adaptive, mos, each optionally followed by /option=value)");
+            + "' (expected " + Heads.namesText() + ", each optionally followed by /option=value)");
       }
       ModelOptions o = base.copy();
       o.head = parts[0];

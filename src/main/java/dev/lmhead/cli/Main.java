@@ -24,13 +24,13 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     // subcommands:
-    cl.addSubcommand(new TrainCommand());
-    cl.addSubcommand(new EvalCommand());
-    cl.addSubcommand(new GenerateCommand());
-    cl.addSubcommand(new BenchCommand());
-    cl.addSubcommand(new RankCommand());
-    cl.addSubcommand(new CompareCommand());
-    cl.addSubcommand(new CheckFixtureCommand());
+    add(cl, new TrainCommand());
+    add(cl, new EvalCommand());
+    add(cl, new GenerateCommand());
+    add(cl, new BenchCommand());
+    add(cl, new RankCommand());
+    add(cl, new CompareCommand());
+    add(cl, new CheckFixtureCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
@@ -39,6 +39,15 @@ public final class Main implements Runnable {
       return 2;
     });
     return cl;
+  }
+
+  /**
+   * Adds a subcommand built by picocli's public constructor, which applies model transformers (such as
+   * {@link HeadFlags}, the registry's head flags) to it and its own subcommands; {@code addSubcommand(Object)}
+   * alone would skip them.
+   */
+  private static void add(CommandLine parent, Object command) {
+    parent.addSubcommand(new CommandLine(command));
   }
 
   private static int handle(Exception ex, CommandLine cmd) {

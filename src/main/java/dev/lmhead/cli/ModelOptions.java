@@ -1,12 +1,24 @@
 package dev.lmhead.cli;
 
+import dev.lmhead.head.AdaptiveSoftmax;
+import dev.lmhead.head.HeadOption;
+import dev.lmhead.head.HeadOptions;
 import dev.lmhead.head.HeadSpec;
+import dev.lmhead.head.Heads;
 import dev.lmhead.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Architecture flags shared by {@code train} and {@code compare}. Defaults: the PyTorch word-LM example. */
+/**
+ * Architecture flags shared by {@code train}, {@code compare} and {@code bench train}. Defaults: the PyTorch
+ * word-LM example. The head flags come from the head registry: a command mixing these options in declares
+ * {@code @Command(modelTransformer = HeadFlags.class)}.
+ */
 public final class ModelOptions {
   /** The command this mixin belongs to: tells an explicit --tied from its default (null outside picocli). */
   @Spec(Spec.Target.MIXEE) CommandSpec mixee;
@@ -28,36 +40,29 @@ public final class ModelOptions {
   @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
   public String input;
 
-  @Option(names = "--head", defaultValue = "full", description = "Output layer: full | class | hsm | adaptive | mos (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--head", defaultValue = "full", description = "Output layer: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+      completionCandidates = HeadNames.class)
   public String head;
-  @Option(names = "--no-bias", description = "Full/MoS softmax without output bias.")
-  public boolean noBias;
-  @Option(names = "--classes", defaultValue = "0", description = "class: number of classes (default: round(sqrt(V))).")
-  public int classes;
-  @Option(names = "--class-mode", defaultValue = "freq", description = "class: freq (unigram-mass binning, Mikolov) | equal (equal-size bins) (default: ${DEFAULT-VALUE}).")
-  public String classMode;
-  @Option(names = "--tree", defaultValue = "huffman", description = "hsm: huffman | balanced (default: ${DEFAULT-VALUE}).")
-  public String tree;
-  @Option(names = "--cutoffs", split = ",", description = "adaptive: ascending cluster boundaries, e.g. 2000,10000 (default: scaled to V).")
-  public int[] cutoffs = new int[0];
-  @Option(names = "--div-value", defaultValue = "4.0", description = "adaptive: projection size divisor per cluster (default: ${DEFAULT-VALUE}).")
-  public double divValue;
-  @Option(names = "--head-bias", description = "adaptive: bias in the head (PyTorch head_bias).")
-  public boolean headBias;
-  @Option(names = "--experts", defaultValue = "5", description = "mos: number of softmax components K (default: ${DEFAULT-VALUE}).")
-  public int experts;
-  @Option(names = "--mos-dim", defaultValue = "0", description = "mos: component context size D (default: the tied embedding size, else the LSTM hidden size).")
-  public int mosDim;
-  @Option(names = "--mos-base", defaultValue = "full", description = "mos: full | adaptive component softmaxes (default: ${DEFAULT-VALUE}).")
-  public String mosBase;
+
+  /**
+   * The head flags given (key → value text, see {@link HeadOption}): every registered head's options are
+   * added to the command as flags by {@link HeadFlags}, so a new head's flags need no edit here.
+   */
+  public final Map<String, String> headOptions = new LinkedHashMap<>();
+
+  /** The {@code --head} names, from the registry. */
+  static final class HeadNames implements Iterable<String> {
+    @Override public java.util.Iterator<String> iterator() {
+      return List.of(String.join(" | ", Heads.names())).iterator();
+    }
+  }
 
   /** A field-by-field copy, so that {@code compare} can vary one head's options without touching the others. */
   public ModelOptions copy() {
     ModelOptions o = new ModelOptions();
     o.emb = emb; o.hidden = hidden; o.layers = layers; o.dropout = dropout; o.tied = tied; o.initRange = initRange; o.lstmInitRange = lstmInitRange;
-    o.input = input; o.head = head; o.noBias = noBias; o.classes = classes; o.classMode = classMode; o.tree = tree;
-    o.cutoffs = cutoffs.clone(); o.divValue = divValue; o.headBias = headBias; o.experts = experts; o.mosDim = mosDim;
-    o.mosBase = mosBase;
+    o.input = input; o.head = head;
+    o.headOptions.putAll(headOptions);
     o.mixee = mixee;
     return o;
   }
@@ -75,19 +80,21 @@ public final class ModelOptions {
         case "dropout" -> dropout = Float.parseFloat(value);
         case "tied", "tie" -> tied = parseBool(value, where, key);
         case "input" -> input = value;
-        case "bias" -> noBias = !parseBool(value, where, key);
-        case "classes" -> classes = Integer.parseInt(value);
-        case "class-mode" -> classMode = value;
-        case "tree" -> tree = value;
-        case "cutoffs" -> cutoffs = java.util.Arrays.stream(value.split(":")).mapToInt(Integer::parseInt).toArray();
-        case "div-value" -> divValue = Double.parseDouble(value);
-        case "head-bias" -> headBias = parseBool(value, where, key);
-        case "experts" -> experts = Integer.parseInt(value);
-        case "mos-dim" -> mosDim = Integer.parseInt(value);
-        case "mos-base" -> mosBase = value;
-        default -> throw new IllegalArgumentException(where + ": unknown option '" + key + "' (expected emb, hidden, "
-            + "layers, dropout, tied, input, bias, classes, class-mode, tree, cutoffs, div-value, head-bias, experts, "
-            + "mos-dim, mos-base)");
+        default -> {
+          HeadOption o = Heads.option(key);
+          if (o == null) {
+            List<String> keys = new ArrayList<>(List.of("emb", "hidden", "layers", "dropout", "tied", "input"));
+            for (HeadOption h : Heads.options()) keys.add(h.key());
+            throw new IllegalArgumentException(where + ": unknown option '" + key + "' (expected " + String.join(", ", keys) + ")");
+          }
+          try {
+            headOptions.put(key, o.normalise(value));
+          } catch (NumberFormatException e) {
+            throw e;
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage());
+          }
+        }
       }
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(where + ": '" + key + "' needs a number, got '" + value + "'");
@@ -102,29 +109,39 @@ public final class ModelOptions {
     };
   }
 
+  /** The head options as given. */
+  public HeadOptions headOptions() {
+    return HeadOptions.of(headOptions);
+  }
+
+  /** The spec of {@code --head} from the head flags (unknown head: an error naming --head). */
   public HeadSpec headSpec() {
-    return new HeadSpec(head, !noBias, classes, classMode, tree, cutoffs, divValue, headBias, experts, mosDim, mosBase);
+    return Heads.parse(head, headOptions());
   }
 
   /**
-   * The model config for a vocabulary of V words. Tying applies where it is defined: the full softmax and
-   * MoS (full components) share the embedding; adaptive input shares bands with an adaptive softmax; other
-   * heads, and MoS with adaptive components, are untied (an explicit --tied with the latter is an error).
-   * Adaptive cutoffs are resolved here (defaults scaled to V) so checkpoints record them.
+   * The model config for a vocabulary of V words. Tying applies where the head defines it
+   * ({@link HeadSpec#tiesEmbedding}: the full softmax and MoS with full components share the embedding);
+   * adaptive input shares bands with an adaptive softmax; other heads are untied, and an explicit --tied
+   * with a head that refuses it ({@link HeadSpec#tieRefusal}) is an error. V-dependent defaults of the head
+   * (e.g. adaptive cutoffs) and the adaptive input's bands are resolved here so checkpoints record them.
    */
   public ModelConfig config(int vocab) {
-    boolean adaptiveMos = head.equals("mos") && "adaptive".equals(mosBase);
-    if (adaptiveMos && tied && given("--tied")) {
-      throw new IllegalArgumentException("--tied is not supported with --mos-base adaptive (it has no [V, d] output matrix to share with the embedding); use --no-tied");
+    HeadSpec spec = headSpec();
+    String refusal = spec.tieRefusal();
+    if (refusal != null && tied && given("--tied")) throw new IllegalArgumentException(refusal);
+    boolean adaptiveInput = input.equals("adaptive");
+    boolean tieWeights = tied && (spec.tiesEmbedding() || adaptiveInput);
+    int[] inputCutoffs = null;
+    Double inputFactor = null;
+    if (adaptiveInput) { // the adaptive input takes the adaptive softmax's --cutoffs and --div-value
+      HeadOptions o = headOptions();
+      inputCutoffs = o.ints(AdaptiveSoftmax.CUTOFFS);
+      if (inputCutoffs.length == 0) inputCutoffs = AdaptiveSoftmax.defaultCutoffs(vocab);
+      inputFactor = o.real(AdaptiveSoftmax.DIV_VALUE);
     }
-    boolean tieWeights = tied && (head.equals("full") || (head.equals("mos") && !adaptiveMos) || input.equals("adaptive"));
-    int[] cut = cutoffs;
-    if (cut.length == 0 && (head.equals("adaptive") || input.equals("adaptive") || mosBase.equals("adaptive"))) {
-      cut = dev.lmhead.head.AdaptiveSoftmax.defaultCutoffs(vocab);
-    }
-    return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange,
-        new HeadSpec(head, !noBias, classes, classMode, tree, cut, divValue, headBias, experts, mosDim, mosBase),
-        lstmInitRange);
+    return new ModelConfig(vocab, emb, hidden, layers, dropout, tieWeights, input, initRange, spec.resolve(vocab),
+        lstmInitRange, inputCutoffs, inputFactor);
   }
 
   private boolean given(String option) {

@@ -51,9 +51,7 @@ public final class RankCommand implements Callable<Integer> {
       if (contexts > stream.length - 1) throw new UserError("--contexts " + contexts + " exceeds the " + (stream.length - 1) + " positions of " + split);
       float[] ctx = l.model().contexts(stream, contexts, 35);
       LogProbRank.Result r = LogProbRank.compute(l.model().decoder, ctx, contexts, tol == null ? Double.NaN : tol);
-      var spec = l.model().decoder.spec();
-      String label = (models.size() > 1 ? model.getFileName() + ": " : "") + l.model().decoder.type()
-          + (spec.type().equals("mos") ? " K=" + spec.experts() + (spec.mosBase() != null && !spec.mosBase().equals("full") ? " " + spec.mosBase() : "") : "")
+      String label = (models.size() > 1 ? model.getFileName() + ": " : "") + l.model().decoder.spec().label()
           + " head, d=" + l.model().decoder.inputDim() + ", rank " + r.rank() + " (default tol)"
           + (tol != null ? ", " + r.userRank() + " (--tol)" : "");
       spectra.put(label, r.singularValues());

@@ -42,14 +42,7 @@ final class Setup {
   }
 
   static String describeHead(LanguageModel m) {
-    var s = m.decoder.spec();
-    return switch (s.type()) {
-      case "class" -> "class(" + (s.classes() == 0 ? "sqrt V" : s.classes()) + ", " + s.classMode() + ")";
-      case "hsm" -> "hsm(" + s.tree() + ")";
-      case "adaptive" -> "adaptive(cutoffs " + java.util.Arrays.toString(s.cutoffs()) + ", div " + s.divValue() + ")";
-      case "mos" -> "mos(K " + s.experts() + ", D " + s.mosDim() + ", " + s.mosBase() + ")";
-      default -> s.type();
-    };
+    return m.decoder.spec().describe();
   }
 
   /**

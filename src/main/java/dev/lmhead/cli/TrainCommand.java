@@ -23,7 +23,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lmhead train}: trains an LSTM LM; defaults are the PyTorch word_language_model example on WikiText-2. */
-@Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HeadFlags.class,
     description = {"Train an LSTM language model with any output layer.",
         "Defaults: WikiText-2, 2x200 LSTM, dropout 0.2, tied full softmax, SGD lr 20, clip 0.25, bptt 35, batch 20",
         "(the pytorch/examples word_language_model recipe), stopped after --time-budget (12m of training, ~15m in all)."})

@@ -60,7 +60,7 @@ public final class AdaptiveMixture implements OutputLayer {
   private final int vocab, dim, experts, ctx, kd;
   private final int shortlist, clusters, headSize;
   private final int[] bounds;     // c_0 .. c_{C-1}, V
-  private final HeadSpec spec;
+  private final MixtureOfSoftmaxes.Spec spec;
   public final Parameter prior;   // [K, d]
   public final Parameter latentW; // [K·D, d]
   public final Parameter latentB; // [K·D]
@@ -118,15 +118,15 @@ public final class AdaptiveMixture implements OutputLayer {
     this.headSize = adaptive.headSize();
     this.bounds = Arrays.copyOf(adaptive.cutoffs(), clusters + 1);
     bounds[clusters] = vocab;
-    this.spec = new HeadSpec("mos", false, 0, "freq", "huffman", adaptive.cutoffs(), divValue, headBias,
-        experts, ctxDim, "adaptive");
+    this.spec = new MixtureOfSoftmaxes.Spec(false, experts, ctxDim, MixtureOfSoftmaxes.MosBase.ADAPTIVE,
+        adaptive.cutoffs(), divValue, headBias);
   }
 
   /**
    * The head {@code --head mos --mos-base adaptive} builds: K = experts, D = mosDim (0 = dim), and the
    * adaptive softmax's cutoffs (empty = {@link AdaptiveSoftmax#defaultCutoffs}), div_value and head_bias.
    */
-  public static AdaptiveMixture fromSpec(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
+  public static AdaptiveMixture fromSpec(MixtureOfSoftmaxes.Spec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
     if (tiedWeight != null) {
       throw new IllegalArgumentException("--mos-base adaptive cannot tie its output weights to the input embedding; use --no-tied");
     }
@@ -137,7 +137,7 @@ public final class AdaptiveMixture implements OutputLayer {
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "mos"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public MixtureOfSoftmaxes.Spec spec() { return spec; }
 
   /** K, the number of mixture components. */
   public int experts() { return experts; }

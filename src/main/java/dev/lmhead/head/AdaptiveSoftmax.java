@@ -52,6 +52,42 @@ import java.util.List;
  * uniform in ±1/sqrt(fan_in).
  */
 public final class AdaptiveSoftmax implements OutputLayer {
+  public static final HeadOption CUTOFFS = HeadOption.of("cutoffs", HeadOption.Kind.INT_LIST, "",
+      "adaptive: ascending cluster boundaries, e.g. 2000,10000 (default: scaled to V).");
+  public static final HeadOption DIV_VALUE = HeadOption.of("div-value", HeadOption.Kind.DOUBLE, "4.0",
+      "adaptive: projection size divisor per cluster (default: 4.0).");
+  public static final HeadOption HEAD_BIAS = HeadOption.of("head-bias", HeadOption.Kind.FLAG, "false",
+      "adaptive: bias in the head (PyTorch head_bias).");
+
+  /**
+   * {@code --head adaptive}: PyTorch's {@code AdaptiveLogSoftmaxWithLoss} arguments.
+   *
+   * @param cutoffs  ascending cluster boundaries (PyTorch's {@code cutoffs}, without V); empty = {@link #defaultCutoffs}
+   * @param divValue PyTorch's {@code div_value}
+   * @param headBias PyTorch's {@code head_bias}
+   */
+  public record Spec(int[] cutoffs, double divValue, boolean headBias) implements HeadSpec {
+    public Spec {
+      if (cutoffs == null) cutoffs = new int[0];
+    }
+    @Override public String type() { return "adaptive"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      return AdaptiveSoftmax.create(this, vocab, dim, tiedWeight, rng);
+    }
+    @Override public String describe() { return "adaptive(cutoffs " + Arrays.toString(cutoffs) + ", div " + divValue + ")"; }
+    @Override public Spec resolve(int vocab) {
+      return cutoffs.length > 0 ? this : new Spec(defaultCutoffs(vocab), divValue, headBias);
+    }
+    @Override public List<String> pytorchArgs() {
+      return List.of("--head", type(), "--cutoffs", String.join(",", Arrays.stream(cutoffs).mapToObj(Integer::toString).toList()),
+          "--div-value", "" + divValue);
+    }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("adaptive", "adaptive softmax", Spec.class,
+      List.of(CUTOFFS, DIV_VALUE, HEAD_BIAS), o -> new Spec(o.ints(CUTOFFS), o.real(DIV_VALUE), o.bool(HEAD_BIAS)), true);
+
   /** Upper bound on one tail logits block, in floats (64 MiB). */
   private static final long BLOCK_FLOATS = 16L << 20;
   /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
@@ -62,7 +98,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   private final int[] bounds;    // c_0 .. c_{C-1}, V: cluster i covers [bounds[i], bounds[i+1])
   private final int[] hsz, osz;  // per tail cluster: projection size and word count
   private final double divValue;
-  private final HeadSpec spec;
+  private final Spec spec;
 
   /** {@code head.weight} [shortlist + clusters, in]. */
   public final Parameter headWeight;
@@ -113,7 +149,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * means {@link #defaultCutoffs}. A full [V, d] embedding cannot be tied to this head; tie an
    * {@link dev.lmhead.nn.AdaptiveInput} to it instead.
    */
-  public static AdaptiveSoftmax create(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
+  public static AdaptiveSoftmax create(Spec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
     if (tiedWeight != null) {
       throw new IllegalArgumentException("--head adaptive cannot share a full [V, d] input embedding; tie it to adaptive input embeddings instead");
     }
@@ -168,7 +204,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
       tailProj[i] = tp != null ? expect(tp[i], pn, hsz[i], in) : new Parameter(pn, hsz[i], in);
       tailOut[i] = to != null ? expect(to[i], on, osz[i], hsz[i]) : new Parameter(on, osz[i], hsz[i]);
     }
-    this.spec = new HeadSpec("adaptive", false, 0, "freq", "huffman", this.cutoffs.clone(), divValue, useHeadBias, 1, 0, "full");
+    this.spec = new Spec(this.cutoffs.clone(), divValue, useHeadBias);
   }
 
   private static Parameter expect(Parameter prm, String what, int... shape) {
@@ -273,7 +309,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return in; }
   @Override public String type() { return "adaptive"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public Spec spec() { return spec; }
 
   public int[] cutoffs() { return cutoffs.clone(); }
   public double divValue() { return divValue; }

@@ -35,13 +35,47 @@ import java.util.List;
  * batched so each class slice is one GEMM (see {@link #topK}).
  */
 public final class ClassSoftmax implements OutputLayer {
+  public static final HeadOption CLASSES = HeadOption.of("classes", HeadOption.Kind.INT, "0",
+      "class: number of classes (default: round(sqrt(V))).");
+  public static final HeadOption CLASS_MODE = HeadOption.of("class-mode", HeadOption.Kind.STRING, "freq",
+      "class: freq (unigram-mass binning, Mikolov) | equal (equal-size bins) (default: freq).");
+
+  /** How words are binned into classes: Mikolov's unigram-mass bins ({@link #frequencyBins}) or equal sizes ({@link #equalBins}). */
+  public enum ClassMode { FREQ, EQUAL }
+
+  /**
+   * {@code --head class}.
+   *
+   * @param bias      class and word layers have biases
+   * @param classes   number of classes (0 = round(sqrt(V)))
+   * @param classMode binning
+   */
+  public record Spec(boolean bias, int classes, ClassMode classMode) implements HeadSpec {
+    public Spec {
+      if (classMode == null) classMode = ClassMode.FREQ;
+    }
+    @Override public String type() { return "class"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      return ClassSoftmax.create(this, vocab, dim, counts, tiedWeight, rng);
+    }
+    @Override public String describe() {
+      return "class(" + (classes == 0 ? "sqrt V" : classes) + ", " + HeadOptions.name(classMode) + ")";
+    }
+    @Override public boolean outputBias() { return bias; }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("class", "class-based softmax", Spec.class,
+      List.of(FullSoftmax.BIAS, CLASSES, CLASS_MODE),
+      o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(CLASSES), o.choice(CLASS_MODE, ClassMode.class)), false);
+
   /** Upper bound on any logits buffer, in floats (64 MiB). */
   static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
   /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
   private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
   private final int vocab, dim, numClasses;
-  private final HeadSpec spec;
+  private final Spec spec;
   private final int[] classStart; // [C+1]
   private final int[] classOf;    // [V]
   public final Parameter classWeight, classBias, wordWeight, wordBias; // biases null without bias
@@ -60,7 +94,7 @@ public final class ClassSoftmax implements OutputLayer {
    *                   class non-empty
    * @param tiedWeight an existing [V, d] parameter to use as {@code word.weight}, or null
    */
-  public ClassSoftmax(int vocab, int dim, int[] classStart, HeadSpec spec, Parameter tiedWeight, Rng rng) {
+  public ClassSoftmax(int vocab, int dim, int[] classStart, Spec spec, Parameter tiedWeight, Rng rng) {
     if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);
     if (dim < 1) throw new IllegalArgumentException("input dimension must be >= 1, got " + dim);
     int c = classStart.length - 1;
@@ -104,23 +138,22 @@ public final class ClassSoftmax implements OutputLayer {
 
   /**
    * Builds the head from its spec: {@code spec.classes()} classes (0 = round(sqrt(V)); more than V is
-   * clamped to V) binned by {@code spec.classMode()}: "freq" ({@link #frequencyBins}, needs counts) or
-   * "equal" ({@link #equalBins}).
+   * clamped to V) binned by {@code spec.classMode()}: FREQ ({@link #frequencyBins}, needs counts) or
+   * EQUAL ({@link #equalBins}).
    */
-  public static ClassSoftmax create(HeadSpec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+  public static ClassSoftmax create(Spec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
     if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);
     if (spec.classes() < 0) throw new IllegalArgumentException("--classes must be >= 0 (0 = sqrt(V)), got " + spec.classes());
     int c = spec.classes() == 0 ? defaultClasses(vocab) : spec.classes();
     int[] bins = switch (spec.classMode()) {
-      case "freq" -> {
+      case FREQ -> {
         if (counts == null) throw new IllegalArgumentException("--class-mode freq needs unigram counts of the vocabulary");
         if (counts.length != vocab) {
           throw new IllegalArgumentException("counts has " + counts.length + " entries, vocabulary has " + vocab);
         }
         yield frequencyBins(counts, c);
       }
-      case "equal" -> equalBins(vocab, c);
-      default -> throw new IllegalArgumentException("unknown --class-mode '" + spec.classMode() + "' (expected freq or equal)");
+      case EQUAL -> equalBins(vocab, c);
     };
     return new ClassSoftmax(vocab, dim, bins, spec, tiedWeight, rng);
   }
@@ -179,7 +212,7 @@ public final class ClassSoftmax implements OutputLayer {
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "class"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public Spec spec() { return spec; }
 
   /** Number of (non-empty) classes C. */
   public int numClasses() { return numClasses; }

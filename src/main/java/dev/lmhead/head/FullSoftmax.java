@@ -18,6 +18,32 @@ import java.util.List;
  * dHidden and dW. Only one [block, V] buffer is ever held.
  */
 public final class FullSoftmax implements OutputLayer {
+  /** {@code --no-bias}: shared by the heads with an output bias (full, class, hsm, MoS). */
+  public static final HeadOption BIAS = new HeadOption("bias", "--no-bias", HeadOption.Kind.NEGATED_FLAG, "true",
+      "Full/MoS softmax without output bias.");
+
+  /**
+   * {@code --head full}.
+   *
+   * @param bias output bias (off with {@code --no-bias})
+   */
+  public record Spec(boolean bias) implements HeadSpec {
+    @Override public String type() { return "full"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      return new FullSoftmax(vocab, dim, bias, tiedWeight, rng);
+    }
+    @Override public String describe() { return "full"; }
+    @Override public long minParameters(int vocab, int hidden, boolean sharesEmbedding) {
+      return sharesEmbedding ? 0 : (long) vocab * hidden;
+    }
+    @Override public boolean tiesEmbedding() { return true; }
+    @Override public boolean outputBias() { return bias; }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("full", "full softmax", Spec.class, java.util.List.of(BIAS),
+      o -> new Spec(o.bool(BIAS)), true);
+
   /** Logits buffer budget, in floats (64 MiB)... */
   private static final long BLOCK_FLOATS = 16L << 20;
   /**
@@ -28,7 +54,7 @@ public final class FullSoftmax implements OutputLayer {
   private static final int MIN_BLOCK_ROWS = 256;
 
   private final int vocab, dim;
-  private final HeadSpec spec;
+  private final Spec spec;
   public final Parameter weight;
   public final Parameter bias; // null without bias
   private float[] logits = new float[0];
@@ -42,7 +68,7 @@ public final class FullSoftmax implements OutputLayer {
     if (dim < 1) throw new IllegalArgumentException("input dimension must be >= 1, got " + dim);
     this.vocab = vocab;
     this.dim = dim;
-    this.spec = new HeadSpec("full", useBias, 0, "freq", "huffman", new int[0], 4.0, false, 1, 0, "full");
+    this.spec = new Spec(useBias);
     if (tiedWeight != null) {
       if (tiedWeight.size() != vocab * dim) {
         throw new IllegalArgumentException("tied weight " + tiedWeight + " does not match [" + vocab + ", " + dim + "]");
@@ -65,7 +91,14 @@ public final class FullSoftmax implements OutputLayer {
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "full"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public Spec spec() { return spec; }
+
+  /** As the PyTorch word-LM example: decoder weight uniform(-initRange, initRange) unless tied, bias zero. */
+  @Override
+  public void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {
+    if (!tied) rng.fillUniform(weight.data, -initRange, initRange);
+    if (bias != null) java.util.Arrays.fill(bias.data, 0f);
+  }
 
   @Override
   public List<Parameter> parameters() {

@@ -38,11 +38,39 @@ import jdk.incubator.vector.FloatVector;
  * pruning a subtree when its path log-prob (an upper bound on its leaves) is below the k-th best.
  */
 public final class HierarchicalSoftmax implements OutputLayer {
+  public static final HeadOption TREE = HeadOption.of("tree", HeadOption.Kind.STRING, "huffman",
+      "hsm: huffman | balanced (default: huffman).");
+
+  /** The binary tree over the vocabulary: Huffman from the unigram counts, or balanced. */
+  public enum Tree { HUFFMAN, BALANCED }
+
+  /**
+   * {@code --head hsm}.
+   *
+   * @param bias node biases
+   * @param tree tree shape
+   */
+  public record Spec(boolean bias, Tree tree) implements HeadSpec {
+    public Spec {
+      if (tree == null) tree = Tree.HUFFMAN;
+    }
+    @Override public String type() { return "hsm"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      return HierarchicalSoftmax.create(this, vocab, dim, counts, tiedWeight, rng);
+    }
+    @Override public String describe() { return "hsm(" + HeadOptions.name(tree) + ")"; }
+    @Override public boolean outputBias() { return bias; }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("hsm", "hierarchical softmax", Spec.class,
+      List.of(FullSoftmax.BIAS, TREE), o -> new Spec(o.bool(FullSoftmax.BIAS), o.choice(TREE, Tree.class)), false);
+
   /** Upper bound on the node-score buffer of {@link #logProb}, in floats (64 MiB). */
   static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
 
   private final int vocab, dim;
-  private final HeadSpec spec;
+  private final Spec spec;
   private final BinaryTree tree;
   private final int[] pathNodes;
   private final byte[] pathCodes;
@@ -58,7 +86,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
   private float[] sortedGrad = new float[0];
   private float[] scores = new float[0];  // [block, V-1]
 
-  public HierarchicalSoftmax(int dim, BinaryTree tree, HeadSpec spec, Rng rng) {
+  public HierarchicalSoftmax(int dim, BinaryTree tree, Spec spec, Rng rng) {
     if (dim < 1) throw new IllegalArgumentException("input dimension must be >= 1, got " + dim);
     this.vocab = tree.leaves();
     this.dim = dim;
@@ -78,17 +106,17 @@ public final class HierarchicalSoftmax implements OutputLayer {
     }
   }
 
-  /** Builds the head from its spec: {@code spec.tree()} "huffman" (from counts) or "balanced". */
-  public static HierarchicalSoftmax create(HeadSpec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+  /** Builds the head from its spec: {@code spec.tree()} HUFFMAN (from counts) or BALANCED. */
+  public static HierarchicalSoftmax create(Spec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
     if (tiedWeight != null) throw new IllegalArgumentException("--head hsm cannot tie weights with the input embedding");
     if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);
-    return new HierarchicalSoftmax(dim, BinaryTree.of(spec.tree(), vocab, counts), spec, rng);
+    return new HierarchicalSoftmax(dim, BinaryTree.of(HeadOptions.name(spec.tree()), vocab, counts), spec, rng);
   }
 
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "hsm"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public Spec spec() { return spec; }
 
   public BinaryTree tree() { return tree; }
 

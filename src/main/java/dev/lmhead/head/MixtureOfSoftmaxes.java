@@ -45,11 +45,78 @@ import jdk.incubator.vector.VectorOperators;
  * <p>With K = 1 the prior is exactly 1 and the head is a full softmax over tanh(W_1 h + b_1).
  */
 public final class MixtureOfSoftmaxes implements OutputLayer {
+  public static final HeadOption EXPERTS = HeadOption.of("experts", HeadOption.Kind.INT, "5",
+      "mos: number of softmax components K (default: 5).");
+  public static final HeadOption MOS_DIM = HeadOption.of("mos-dim", HeadOption.Kind.INT, "0",
+      "mos: component context size D (default: the tied embedding size, else the LSTM hidden size).");
+  public static final HeadOption MOS_BASE = HeadOption.of("mos-base", HeadOption.Kind.STRING, "full",
+      "mos: full | adaptive component softmaxes (default: full).");
+
+  /** The component softmaxes: full ({@link MixtureOfSoftmaxes}) or adaptive ({@link AdaptiveMixture}). */
+  public enum MosBase { FULL, ADAPTIVE }
+
+  /**
+   * {@code --head mos}: this class for base FULL, an {@link AdaptiveMixture} for ADAPTIVE.
+   *
+   * @param bias     the shared decoder has a bias (FULL)
+   * @param experts  K, the number of mixture components
+   * @param mosDim   D, the component context size (0 = default, see the constructors)
+   * @param mosBase  the component softmaxes
+   * @param cutoffs  ADAPTIVE: the adaptive softmax cutoffs (empty = {@link AdaptiveSoftmax#defaultCutoffs})
+   * @param divValue ADAPTIVE: its div_value
+   * @param headBias ADAPTIVE: its head_bias
+   */
+  public record Spec(boolean bias, int experts, int mosDim, MosBase mosBase, int[] cutoffs, double divValue, boolean headBias)
+      implements HeadSpec {
+    public Spec {
+      if (mosBase == null) mosBase = MosBase.FULL;
+      if (cutoffs == null) cutoffs = new int[0];
+    }
+    @Override public String type() { return "mos"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      return switch (mosBase) {
+        case FULL -> new MixtureOfSoftmaxes(vocab, dim, experts, mosDim, bias, tiedWeight, rng);
+        case ADAPTIVE -> AdaptiveMixture.fromSpec(this, vocab, dim, tiedWeight, rng);
+      };
+    }
+    @Override public String describe() {
+      return "mos(K " + experts + ", D " + mosDim + ", " + HeadOptions.name(mosBase) + ")";
+    }
+    @Override public String label() {
+      return "mos K=" + experts + (mosBase != MosBase.FULL ? " " + HeadOptions.name(mosBase) : "");
+    }
+    @Override public Spec resolve(int vocab) {
+      return mosBase != MosBase.ADAPTIVE || cutoffs.length > 0 ? this
+          : new Spec(bias, experts, mosDim, mosBase, AdaptiveSoftmax.defaultCutoffs(vocab), divValue, headBias);
+    }
+    @Override public void checkSizes(int vocab, int hidden) {
+      long d = mosDim > 0 ? mosDim : hidden; // D = 0: the head's input size (= emb when tied)
+      HeadSpec.checkFits("--experts " + experts + " x --mos-dim " + d + " x --hidden " + hidden + " (MoS latent weight)",
+          Math.max(0, (long) experts) * d * hidden);
+    }
+    @Override public long minParameters(int vocab, int hidden, boolean sharesEmbedding) {
+      return (long) Math.max(1, experts) * (mosDim > 0 ? mosDim : hidden) * hidden;
+    }
+    @Override public boolean tiesEmbedding() { return mosBase == MosBase.FULL; }
+    @Override public String tieRefusal() {
+      return mosBase == MosBase.ADAPTIVE
+          ? "--tied is not supported with --mos-base adaptive (it has no [V, d] output matrix to share with the embedding); use --no-tied"
+          : null;
+    }
+    @Override public boolean outputBias() { return bias; }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("mos", "mixture of softmaxes", Spec.class,
+      List.of(FullSoftmax.BIAS, EXPERTS, MOS_DIM, MOS_BASE, AdaptiveSoftmax.CUTOFFS, AdaptiveSoftmax.DIV_VALUE, AdaptiveSoftmax.HEAD_BIAS),
+      o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(EXPERTS), o.integer(MOS_DIM), o.choice(MOS_BASE, MosBase.class),
+          o.ints(AdaptiveSoftmax.CUTOFFS), o.real(AdaptiveSoftmax.DIV_VALUE), o.bool(AdaptiveSoftmax.HEAD_BIAS)), false);
+
   /** Upper bound on the logits buffer, in floats (64 MiB). */
   private static final long BLOCK_FLOATS = 16L << 20;
 
   private final int vocab, dim, experts, ctx, kd;
-  private final HeadSpec spec;
+  private final Spec spec;
   public final Parameter prior;      // [K, d]
   public final Parameter latentW;    // [K·D, d]
   public final Parameter latentB;    // [K·D]
@@ -91,7 +158,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       throw new IllegalArgumentException("--experts " + experts + " x --mos-dim " + ctx + " is too large");
     }
     this.kd = experts * ctx;
-    this.spec = new HeadSpec("mos", useBias, 0, "freq", "huffman", new int[0], 4.0, false, experts, ctxDim, "full");
+    this.spec = new Spec(useBias, experts, ctxDim, MosBase.FULL, new int[0], 4.0, false);
     float rIn = (float) (1.0 / Math.sqrt(dim)), rCtx = (float) (1.0 / Math.sqrt(ctx)); // nn.Linear's default bounds
     prior = new Parameter("prior.weight", experts, dim);
     rng.fillUniform(prior.data, -rIn, rIn);
@@ -118,23 +185,10 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     }
   }
 
-  /**
-   * Builds the head from a spec (experts = K, mosDim = D with 0 = default): this class for mosBase
-   * "full", an {@link AdaptiveMixture} (components are adaptive softmaxes) for "adaptive".
-   */
-  public static OutputLayer fromSpec(HeadSpec spec, int vocab, int dim, Parameter tiedWeight, Rng rng) {
-    String base = spec.mosBase() == null ? "full" : spec.mosBase();
-    return switch (base) {
-      case "full" -> new MixtureOfSoftmaxes(vocab, dim, spec.experts(), spec.mosDim(), spec.bias(), tiedWeight, rng);
-      case "adaptive" -> AdaptiveMixture.fromSpec(spec, vocab, dim, tiedWeight, rng);
-      default -> throw new IllegalArgumentException("--mos-base must be full or adaptive, got '" + base + "'");
-    };
-  }
-
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "mos"; }
-  @Override public HeadSpec spec() { return spec; }
+  @Override public Spec spec() { return spec; }
 
   /** K, the number of mixture components. */
   public int experts() { return experts; }

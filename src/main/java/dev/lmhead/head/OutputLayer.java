@@ -1,6 +1,7 @@
 package dev.lmhead.head;
 
 import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Rng;
 import java.util.List;
 import java.util.Map;
 
@@ -18,7 +19,7 @@ public interface OutputLayer {
 
   int inputDim();
 
-  /** Short name used by {@code --head}: full, class, hsm, adaptive, mos. */
+  /** Short name used by {@code --head} (its registry entry in {@link Heads}). */
   String type();
 
   /** Hyper-parameters that, with the vocabulary counts, rebuild this head (written to checkpoints). */
@@ -59,6 +60,13 @@ public interface OutputLayer {
 
   /** Extra non-parameter state to save (e.g. tree structure is rebuilt from counts, so usually empty). */
   default Map<String, float[]> buffers() { return Map.of(); }
+
+  /**
+   * Re-initialises the output weights the way the PyTorch word-LM example initialises its decoder
+   * (uniform ±initRange, bias zero), for a model with an embedding input; {@code tied}: the output
+   * weight is the embedding, already initialised. Default: the head keeps its own initialisation.
+   */
+  default void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {}
 
   /** Switches training-time behaviour (dropout inside a head); default no-op. */
   default void train(boolean training) {}

@@ -6,6 +6,7 @@ import com.google.gson.JsonParseException;
 import dev.lmhead.UserError;
 import dev.lmhead.data.Vocabulary;
 import dev.lmhead.head.HeadSpec;
+import dev.lmhead.head.HeadSpecJson;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Safetensors;
@@ -36,7 +37,8 @@ import java.util.zip.CRC32C;
 public final class Checkpoint {
   public static final String MODEL = "model.safetensors", LAST = "last.safetensors";
   public static final String CONFIG = "config.json", VOCAB = "vocab.txt";
-  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+      .registerTypeHierarchyAdapter(HeadSpec.class, HeadSpecJson.INSTANCE).create();
 
   private Checkpoint() {}
 
@@ -219,6 +221,7 @@ public final class Checkpoint {
     try {
       String text = Files.readString(f);
       var obj = com.google.gson.JsonParser.parseString(text).getAsJsonObject();
+      migrateAdaptiveInput(obj.get("model"));
       ModelConfig cfg = GSON.fromJson(obj.get("model"), ModelConfig.class);
       if (cfg == null) throw new JsonParseException("no 'model' object");
       return withDefaults(cfg).validate();
@@ -234,17 +237,27 @@ public final class Checkpoint {
     }
   }
 
-  /** Fills optional fields missing from an older or hand-edited config; names a missing required one. */
+  /** Names a missing required field of an older or hand-edited config (the head's own defaults are {@link HeadSpecJson}'s). */
   private static ModelConfig withDefaults(ModelConfig c) {
-    HeadSpec h = c.head();
-    if (h == null) throw new JsonParseException("missing field 'model.head'");
-    if (h.type() == null) throw new JsonParseException("missing field 'model.head.type'");
+    if (c.head() == null) throw new JsonParseException("missing field 'model.head'");
     if (c.input() == null) throw new JsonParseException("missing field 'model.input'");
-    HeadSpec d = HeadSpec.full();
-    h = new HeadSpec(h.type(), h.bias(), h.classes(), h.classMode() != null ? h.classMode() : d.classMode(),
-        h.tree() != null ? h.tree() : d.tree(), h.cutoffs() != null ? h.cutoffs() : d.cutoffs(), h.divValue(), h.headBias(),
-        h.experts(), h.mosDim(), h.mosBase() != null ? h.mosBase() : d.mosBase());
-    return new ModelConfig(c.vocab(), c.emb(), c.hidden(), c.layers(), c.dropout(), c.tied(), c.input(), c.initRange(), h, c.lstmInitRange());
+    return c;
+  }
+
+  /**
+   * config.json files written before {@link ModelConfig#inputCutoffs} kept the adaptive input's cutoffs and
+   * factor in the head object ({@code cutoffs}, {@code divValue}): copies them to the model object.
+   */
+  private static void migrateAdaptiveInput(com.google.gson.JsonElement model) {
+    if (model == null || !model.isJsonObject()) return;
+    var m = model.getAsJsonObject();
+    var input = m.get("input");
+    if (input == null || !input.isJsonPrimitive() || !input.getAsString().equals("adaptive")) return;
+    var head = m.get("head");
+    if (m.has("inputCutoffs") || head == null || !head.isJsonObject()) return;
+    var h = head.getAsJsonObject();
+    if (h.has("cutoffs") && h.get("cutoffs").isJsonArray() && !h.getAsJsonArray("cutoffs").isEmpty()) m.add("inputCutoffs", h.get("cutoffs"));
+    if (h.has("divValue")) m.add("inputFactor", h.get("divValue"));
   }
 
   /** Reads an extra top-level field of config.json (e.g. "data"), or null. */

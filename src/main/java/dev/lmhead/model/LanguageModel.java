@@ -48,27 +48,25 @@ public final class LanguageModel {
     HeadSpec spec = cfg.head();
     if (cfg.input().equals("adaptive")) {
       // adaptive input embeddings (Baevski & Auli 2019): bands by the same cutoffs as the softmax
-      int[] cut = spec.cutoffs().length == 0 ? AdaptiveSoftmax.defaultCutoffs(cfg.vocab()) : spec.cutoffs();
+      int[] cut = cfg.inputCutoffs() != null && cfg.inputCutoffs().length > 0 ? cfg.inputCutoffs() : null;
       if (cfg.tied()) {
-        if (!spec.type().equals("adaptive")) {
+        OutputLayer head = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, null, rng);
+        if (!(head instanceof AdaptiveSoftmax softmax)) {
           throw new IllegalArgumentException("--input adaptive with --tied needs --head adaptive (or add --no-tied)");
         }
-        AdaptiveSoftmax head = AdaptiveSoftmax.create(spec, cfg.vocab(), cfg.hidden(), null, rng);
         decoder = head;
-        encoder = AdaptiveInput.tiedTo(head, cut, spec.divValue(), true, rng);
+        encoder = AdaptiveTying.tiedTo(softmax, cut != null ? cut : softmax.cutoffs(),
+            cfg.inputFactor() != null ? cfg.inputFactor() : softmax.divValue(), true, rng);
       } else {
-        encoder = new AdaptiveInput(cfg.vocab(), cfg.emb(), cut, spec.divValue(), rng);
+        encoder = new AdaptiveInput(cfg.vocab(), cfg.emb(), cut != null ? cut : AdaptiveSoftmax.defaultCutoffs(cfg.vocab()),
+            cfg.inputFactor() != null ? cfg.inputFactor() : 4.0, rng);
         decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, null, rng);
       }
     } else {
       Embedding e = new Embedding(cfg.vocab(), cfg.emb(), cfg.initRange(), rng);
       encoder = e;
       decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, cfg.tied() ? e.weight : null, rng);
-      if (spec.type().equals("full")) {
-        // as the PyTorch word-LM example: decoder weight uniform(-initrange, initrange), bias zero
-        if (!cfg.tied()) rng.fillUniform(decoder.parameters().get(0).data, -cfg.initRange(), cfg.initRange());
-        if (decoder.parameters().size() > 1) java.util.Arrays.fill(decoder.parameters().get(1).data, 0f);
-      }
+      decoder.initLikeWordLanguageModel(cfg.initRange(), cfg.tied(), rng);
     }
     inDrop = new Dropout(cfg.dropout());
     rnn = new Lstm(cfg.emb(), cfg.hidden(), cfg.layers(), cfg.dropout(), cfg.lstmRange(), rng);

@@ -12,18 +12,29 @@ import dev.lmhead.head.HeadSpec;
  * @param dropout   dropout on the embeddings, between LSTM layers and on the LSTM output (PyTorch word-LM example)
  * @param tied      share the input embedding with the output weights (Press & Wolf 2017; Inan et al. 2017)
  * @param input     "embedding" or "adaptive" (adaptive input embeddings, Baevski & Auli 2019)
- * @param initRange uniform init range of the embedding and the untied full-softmax decoder
+ * @param initRange uniform init range of the embedding and the head (see {@link dev.lmhead.head.OutputLayer#initLikeWordLanguageModel})
  * @param head      the output layer
  * @param lstmInitRange uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default
  *                  ±1/sqrt(hidden); null (not given, or a config.json from before this field) = initRange
+ * @param inputCutoffs adaptive input: band boundaries ({@code --cutoffs}); null = the tied adaptive softmax's,
+ *                  else scaled to V. config.json files from before this field kept them in the head object.
+ * @param inputFactor adaptive input: band dimension divisor ({@code --div-value}); null = the tied adaptive
+ *                  softmax's div_value, else 4
  */
 public record ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
-                          String input, float initRange, HeadSpec head, Float lstmInitRange) {
+                          String input, float initRange, HeadSpec head, Float lstmInitRange,
+                          int[] inputCutoffs, Double inputFactor) {
 
   /** The LSTM initialised like the rest, uniform ±initRange (Zaremba et al.). */
   public ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
                      String input, float initRange, HeadSpec head) {
     this(vocab, emb, hidden, layers, dropout, tied, input, initRange, head, null);
+  }
+
+  /** Adaptive input bands, if any, from the tied softmax or scaled to V. */
+  public ModelConfig(int vocab, int emb, int hidden, int layers, float dropout, boolean tied,
+                     String input, float initRange, HeadSpec head, Float lstmInitRange) {
+    this(vocab, emb, hidden, layers, dropout, tied, input, initRange, head, lstmInitRange, null, null);
   }
 
   /** The LSTM's resolved uniform init range: lstmInitRange, 1/sqrt(hidden) for 0, initRange when absent. */
@@ -54,29 +65,21 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     fits("--hidden " + hidden + " x vocabulary " + vocab + " (output weight)", (long) vocab * hidden);
     fits("--hidden " + hidden + " with --emb " + emb + " (LSTM weight 4*hidden x emb)", 4L * hidden * emb);
     fits("--hidden " + hidden + " (LSTM weight 4*hidden x hidden)", 4L * hidden * hidden);
-    if (head != null && head.type() != null && head.type().equals("mos")) {
-      long d = head.mosDim() > 0 ? head.mosDim() : hidden; // D = 0: the head's input size (= emb when tied)
-      fits("--experts " + head.experts() + " x --mos-dim " + d + " x --hidden " + hidden + " (MoS latent weight)",
-          Math.max(0, (long) head.experts()) * d * hidden);
-    }
+    if (head != null) head.checkSizes(vocab, hidden);
     return this;
   }
 
   /** The largest tensor lmhead can hold: a Java array of floats. */
-  public static final long MAX_TENSOR = Integer.MAX_VALUE - 8;
+  public static final long MAX_TENSOR = HeadSpec.MAX_TENSOR;
 
   private static void fits(String what, long elements) {
-    if (elements > MAX_TENSOR) {
-      throw new IllegalArgumentException(what + " needs a tensor of " + elements + " elements; at most "
-          + MAX_TENSOR + " fit: use smaller sizes");
-    }
+    HeadSpec.checkFits(what, elements);
   }
 
   /**
    * A lower bound on the number of parameters of this model, computed without building it: the LSTM
    * weights (4H x (in + H) per layer), at least one input weight per word (V x emb for an embedding),
-   * and for the output layer V x H (full, untied), K x D x H (MoS latent projection) or V; tied
-   * weights count once. A checkpoint
+   * and the output layer's own bound ({@link HeadSpec#minParameters}); tied weights count once. A checkpoint
    * file holding fewer floats cannot belong to this config, so loaders check it before allocating.
    */
   public long minParameters() {
@@ -84,12 +87,8 @@ public record ModelConfig(int vocab, int emb, int hidden, int layers, float drop
     for (int l = 0; l < layers; l++) n += 4L * hidden * ((l == 0 ? emb : hidden) + hidden);
     // tied weights are counted once: with the input (embedding) or with the head (adaptive input)
     n += input.equals("adaptive") ? (tied ? 0 : vocab) : (long) vocab * emb;
-    String type = head == null || head.type() == null ? "" : head.type();
-    n += switch (type) {
-      case "full" -> tied ? 0 : (long) vocab * hidden;
-      case "mos" -> (long) Math.max(1, head.experts()) * (head.mosDim() > 0 ? head.mosDim() : hidden) * hidden;
-      default -> tied && !input.equals("adaptive") ? 0 : vocab;
-    };
+    boolean sharesEmbedding = tied && !input.equals("adaptive");
+    n += head == null ? (sharesEmbedding ? 0 : vocab) : head.minParameters(vocab, hidden, sharesEmbedding);
     return n;
   }
 }

@@ -1,6 +1,5 @@
 package dev.lmhead.nn;
 
-import dev.lmhead.head.AdaptiveSoftmax;
 import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
@@ -16,8 +15,8 @@ import java.util.List;
  * <h2>Model</h2>
  * The frequency-sorted vocabulary is split by the same {@code cutoffs} as the adaptive softmax into
  * bands: band 0 = ids [0, c_0), band i = [c_{i-1}, c_i) with c_C = V. Band i has its own table
- * E_i [size_i, dim_i] with {@code dim_i = floor(d / factor^i)} (the same floor as
- * {@link AdaptiveSoftmax#projectionSize}) and, for i ≥ 1, a projection to the output size d:
+ * E_i [size_i, dim_i] with {@code dim_i = floor(d / factor^i)} (the same floor as the adaptive
+ * softmax's tail projections, PyTorch's {@code in_features // div_value**i}: {@link #bandDim}) and, for i ≥ 1, a projection to the output size d:
  * <pre>  x(w) = E_0[w]                       w in band 0   (dim_0 = d)
  *   x(w) = E_i[w - c_{i-1}] · W_iᵀ        w in band i ≥ 1, W_i [d, dim_i]</pre>
  *
@@ -30,9 +29,10 @@ import java.util.List;
  * <p>State names follow fairseq: {@code embeddings.{i}.0.weight} = E_i, {@code embeddings.{i}.1.weight}
  * = W_i (i ≥ 1). Initialisation as fairseq: E_i ~ N(0, dim_i^-1/2), W_i Xavier-uniform.
  *
- * <h2>Tying with {@link AdaptiveSoftmax}</h2>
+ * <h2>Tying with the adaptive softmax</h2>
  * With the same cutoffs and {@code factor == div_value}, band i+1's dimension equals the softmax's
- * tail projection size hsz_i, and (built with {@link #tiedTo}):
+ * tail projection size hsz_i, and (built with {@link #tiedTo}, from the softmax's parameters;
+ * {@code dev.lmhead.model.AdaptiveTying} does it for a head):
  * <ul>
  *   <li>E_0 is the first c_0 rows of {@code head.weight} [c_0 + C, d] (the cluster rows are not used);</li>
  *   <li>E_{i+1} is {@code tail.{i}.1.weight} [osz_i, hsz_i], the cluster's output embeddings;</li>
@@ -73,26 +73,31 @@ public final class AdaptiveInput implements InputLayer {
   }
 
   /**
-   * Adaptive input tied to {@code softmax} (see the class comment). {@code cutoffs} and {@code factor}
-   * must equal the softmax's; otherwise a one-line error names the difference.
+   * Adaptive input tied to an adaptive softmax given by its parameters (see the class comment):
+   * {@code head.weight} [c_0 + C, d], {@code tail.{i}.0.weight} [hsz_i, d] and {@code tail.{i}.1.weight}
+   * [osz_i, hsz_i]. {@code cutoffs} and {@code factor} must give the softmax's clusters and projection
+   * sizes; otherwise a one-line error names the difference.
    *
-   * @param tieProjections also share the projections (tail.{i}.0.weight transposed)
+   * @param softmaxCutoffs  the softmax's cutoffs, for messages and the check
+   * @param softmaxDivValue the softmax's div_value, for messages
+   * @param tieProjections  also share the projections (tail.{i}.0.weight transposed)
    */
-  public static AdaptiveInput tiedTo(AdaptiveSoftmax softmax, int[] cutoffs, double factor, boolean tieProjections, Rng rng) {
-    return new AdaptiveInput(softmax.vocabSize(), softmax.inputDim(), cutoffs, factor, softmax, tieProjections, rng);
+  public static AdaptiveInput tiedTo(int vocab, int dim, int[] cutoffs, double factor, int[] softmaxCutoffs, double softmaxDivValue,
+                                     Parameter headWeight, Parameter[] tailProj, Parameter[] tailOut, boolean tieProjections, Rng rng) {
+    return new AdaptiveInput(vocab, dim, cutoffs, factor, new Tie(softmaxCutoffs, softmaxDivValue, headWeight, tailProj, tailOut),
+        tieProjections, rng);
   }
 
-  private AdaptiveInput(int vocab, int dim, int[] cutoffs, double factor, AdaptiveSoftmax tie, boolean tieProj, Rng rng) {
-    try {
-      AdaptiveSoftmax.validate(dim, vocab, cutoffs, 1.0); // cutoffs, V, d (div 1 never fails)
-    } catch (IllegalArgumentException ex) {
-      throw new IllegalArgumentException("adaptive input: " + ex.getMessage());
-    }
+  /** The adaptive softmax parameters an input is tied to. */
+  private record Tie(int[] cutoffs, double divValue, Parameter headWeight, Parameter[] tailProj, Parameter[] tailOut) {}
+
+  private AdaptiveInput(int vocab, int dim, int[] cutoffs, double factor, Tie tie, boolean tieProj, Rng rng) {
+    validate(dim, vocab, cutoffs);
     if (!(factor > 0) || Double.isInfinite(factor)) {
       throw new IllegalArgumentException("adaptive input factor must be a finite number > 0, got " + factor);
     }
     for (int i = 1; i <= cutoffs.length; i++) {
-      if (AdaptiveSoftmax.projectionSize(dim, factor, i) < 1) {
+      if (bandDim(dim, factor, i) < 1) {
         throw new IllegalArgumentException("adaptive input factor " + factor + " gives band " + i + " dimension floor("
             + dim + " / " + factor + "^" + i + ") = 0; use a smaller factor, fewer cutoffs or a larger embedding size");
       }
@@ -103,10 +108,11 @@ public final class AdaptiveInput implements InputLayer {
             + Arrays.toString(cutoffs) + " differ from the softmax --cutoffs " + Arrays.toString(tie.cutoffs()));
       }
       for (int i = 0; i < cutoffs.length; i++) {
-        if (AdaptiveSoftmax.projectionSize(dim, factor, i + 1) != tie.projectionSize(i)) {
+        int hsz = tie.tailProj()[i].shape[0];
+        if (bandDim(dim, factor, i + 1) != hsz) {
           throw new IllegalArgumentException("cannot tie adaptive input to the adaptive softmax: input factor " + factor
-              + " gives band " + (i + 1) + " dimension " + AdaptiveSoftmax.projectionSize(dim, factor, i + 1)
-              + " but --div-value " + tie.divValue() + " gives tail " + i + " size " + tie.projectionSize(i) + " (use the same value)");
+              + " gives band " + (i + 1) + " dimension " + bandDim(dim, factor, i + 1)
+              + " but --div-value " + tie.divValue() + " gives tail " + i + " size " + hsz + " (use the same value)");
         }
       }
     }
@@ -122,9 +128,9 @@ public final class AdaptiveInput implements InputLayer {
     this.proj = new Parameter[bands];
     this.projT = new boolean[bands];
     for (int i = 0; i < bands; i++) {
-      int di = bandDim[i] = i == 0 ? dim : AdaptiveSoftmax.projectionSize(dim, factor, i);
+      int di = bandDim[i] = i == 0 ? dim : bandDim(dim, factor, i);
       int size = bounds[i + 1] - bounds[i];
-      Parameter sharedEmb = tie == null ? null : i == 0 ? tie.headWeight : tie.tailOut[i - 1];
+      Parameter sharedEmb = tie == null ? null : i == 0 ? tie.headWeight() : tie.tailOut()[i - 1];
       if (sharedEmb != null) {
         emb[i] = sharedEmb;
         shared.add(sharedEmb);
@@ -135,7 +141,7 @@ public final class AdaptiveInput implements InputLayer {
       }
       if (i == 0) continue;
       if (tie != null && tieProj) {
-        proj[i] = tie.tailProj[i - 1];
+        proj[i] = tie.tailProj()[i - 1];
         projT[i] = true;
         shared.add(proj[i]);
       } else {
@@ -145,6 +151,46 @@ public final class AdaptiveInput implements InputLayer {
         owned.add(proj[i]);
       }
     }
+  }
+
+  /**
+   * Checks cutoffs against V and d with the adaptive softmax's rules and messages (non-empty, strictly
+   * increasing, each in [1, V-1]), prefixed "adaptive input: ".
+   */
+  private static void validate(int dim, int vocab, int[] cutoffs) {
+    String p = "adaptive input: ";
+    if (dim < 1) throw new IllegalArgumentException(p + "adaptive softmax input size must be >= 1, got " + dim);
+    if (vocab < 2) throw new IllegalArgumentException(p + "adaptive softmax needs a vocabulary of at least 2 words, got " + vocab);
+    if (cutoffs == null || cutoffs.length == 0) {
+      throw new IllegalArgumentException(p + "--cutoffs must list at least one cutoff (cluster boundary) in [1, " + (vocab - 1) + "]");
+    }
+    String str = Arrays.toString(cutoffs).replace(" ", "");
+    for (int i = 0; i < cutoffs.length; i++) {
+      int c = cutoffs[i];
+      if (c < 1 || c > vocab - 1) {
+        throw new IllegalArgumentException(p + "--cutoffs " + str + ": " + c + " is outside [1, " + (vocab - 1)
+            + "] (each cutoff must be a positive id below the vocabulary size " + vocab + ")");
+      }
+      if (i > 0 && c <= cutoffs[i - 1]) {
+        throw new IllegalArgumentException(p + "--cutoffs " + str + " must be sorted in increasing order and unique ("
+            + cutoffs[i - 1] + " then " + c + ")");
+      }
+    }
+  }
+
+  /**
+   * {@code floor(d / factor^band)} with Python's float floor division ({@code d // factor**band}), exactly
+   * as the adaptive softmax sizes its tail projections, so tied bands and tails always agree.
+   */
+  public static int bandDim(int dim, double factor, int band) {
+    double w = Math.pow(factor, band);
+    double a = dim;
+    double mod = a % w;             // C fmod, as CPython's float_floor_div
+    double div = (a - mod) / w;
+    if (mod != 0 && (w < 0) != (mod < 0)) div -= 1.0;
+    double floor = Math.floor(div);
+    if (div - floor > 0.5) floor += 1.0;
+    return floor > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) floor;
   }
 
   private static void fillNormal(float[] a, double std, Rng rng) {

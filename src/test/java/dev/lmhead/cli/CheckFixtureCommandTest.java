@@ -51,7 +51,7 @@ class CheckFixtureCommandTest {
     assertTrue(fail.out().contains("FAIL") && fail.out().contains("1 of 2 fixture file(s) pass"), fail.out());
 
     // NaN in the middle of one compared tensor: FAIL and exit 1, in the table and in JSON
-    Path nan = dev.lmhead.head.FixturesTest.withEntry(tmp, "expected.log_prob", 1234, Float.NaN);
+    Path nan = dev.lmhead.interop.FixturesTest.withEntry(tmp, "expected.log_prob", 1234, Float.NaN);
     Run nanRun = run("check-fixture", nan.toString());
     assertEquals(1, nanRun.code(), nanRun.out() + nanRun.err());
     assertTrue(nanRun.out().matches("(?s).*log_prob +NaN +1e-05 +FAIL.*") && nanRun.out().contains("0 of 1 fixture file(s) pass"), nanRun.out());

@@ -213,11 +213,11 @@ class AdaptiveMixtureTest {
   @Test
   void factoryNamesAndErrors() {
     Rng rng = new Rng(60);
-    HeadSpec spec = new HeadSpec("mos", true, 0, "freq", "huffman", new int[] {10, 20}, 2.0, true, 3, 5, "adaptive");
+    HeadSpec spec = new MixtureOfSoftmaxes.Spec(true, 3, 5, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {10, 20}, 2.0, true);
     OutputLayer h = Heads.create(spec, 30, 8, null, null, rng);
     AdaptiveMixture m = assertInstanceOf(AdaptiveMixture.class, h);
     assertEquals("mos", h.type());
-    assertEquals("adaptive", h.spec().mosBase());
+    assertEquals("adaptive", HeadOptions.name(((MixtureOfSoftmaxes.Spec) h.spec()).mosBase()));
     assertEquals(5, m.contextDim());
     List<String> names = h.parameters().stream().map(Parameter::name).toList();
     assertEquals(List.of("prior.weight", "latent.weight", "latent.bias", "adaptive.head.weight", "adaptive.head.bias",
@@ -228,7 +228,7 @@ class AdaptiveMixtureTest {
     assertArrayEquals(new int[] {10, 2}, m.adaptive.tailOut[0].shape);
     assertArrayEquals(new int[] {1, 5}, m.adaptive.tailProj[1].shape);
     // D = 0 means the input size; empty cutoffs mean the defaults
-    HeadSpec d0 = new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 2.0, false, 2, 0, "adaptive");
+    HeadSpec d0 = new MixtureOfSoftmaxes.Spec(true, 2, 0, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[0], 2.0, false);
     AdaptiveMixture m0 = (AdaptiveMixture) Heads.create(d0, 1000, 8, null, null, rng);
     assertEquals(8, m0.contextDim());
     assertArrayEquals(AdaptiveSoftmax.defaultCutoffs(1000), m0.adaptive.cutoffs());
@@ -237,10 +237,10 @@ class AdaptiveMixtureTest {
     var e = assertThrows(IllegalArgumentException.class, () -> Heads.create(spec, 30, 8, null, emb, rng));
     assertTrue(e.getMessage().contains("--no-tied"), e.getMessage());
     var e2 = assertThrows(IllegalArgumentException.class,
-        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[] {40}, 2.0, false, 2, 5, "adaptive"), 30, 8, null, null, rng));
+        () -> Heads.create(new MixtureOfSoftmaxes.Spec(true, 2, 5, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {40}, 2.0, false), 30, 8, null, null, rng));
     assertTrue(e2.getMessage().contains("--cutoffs"), e2.getMessage());
     var e3 = assertThrows(IllegalArgumentException.class,
-        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[] {10}, 2.0, false, 0, 5, "adaptive"), 30, 8, null, null, rng));
+        () -> Heads.create(new MixtureOfSoftmaxes.Spec(true, 0, 5, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {10}, 2.0, false), 30, 8, null, null, rng));
     assertEquals("--experts must be >= 1, got 0", e3.getMessage());
   }
 
@@ -257,14 +257,14 @@ class AdaptiveMixtureTest {
       counts[i] = 1000 / (i + 1);
     }
     Vocabulary vocab = Vocabulary.of(words, counts);
-    HeadSpec spec = new HeadSpec("mos", true, 0, "freq", "huffman", new int[] {6, 20}, 2.0, true, 3, 0, "adaptive");
+    HeadSpec spec = new MixtureOfSoftmaxes.Spec(true, 3, 0, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {6, 20}, 2.0, true);
     ModelConfig cfg = new ModelConfig(v, 12, 10, 1, 0f, false, "embedding", 0.1f, spec);
     LanguageModel a = new LanguageModel(cfg, vocab.counts(), new Rng(80));
     assertTrue(a.namedParameters().containsKey("decoder.adaptive.tail.1.1.weight"), a.namedParameters().keySet().toString());
     Checkpoint.saveSetup(dir, cfg, vocab, Map.of());
     Checkpoint.saveTensors(dir.resolve(Checkpoint.MODEL), Checkpoint.tensors(a), Map.of());
     LanguageModel b = Checkpoint.load(dir, Checkpoint.MODEL).model();
-    assertEquals("adaptive", b.config.head().mosBase());
+    assertEquals("adaptive", HeadOptions.name(((MixtureOfSoftmaxes.Spec) b.config.head()).mosBase()));
     assertInstanceOf(AdaptiveMixture.class, b.decoder);
     assertEquals(a.namedParameters().keySet(), b.namedParameters().keySet());
     for (var en : a.namedParameters().entrySet()) {

@@ -377,11 +377,11 @@ class AdaptiveSoftmaxTest {
 
   @Test
   void headsFactoryBuildsAdaptiveWithDefaultCutoffs() {
-    HeadSpec spec = new HeadSpec("adaptive", false, 0, "freq", "huffman", new int[0], 4.0, true, 1, 0, "full");
+    HeadSpec spec = new AdaptiveSoftmax.Spec(new int[0], 4.0, true);
     OutputLayer h = Heads.create(spec, 33278, 64, null, null, new Rng(1));
     assertEquals("adaptive", h.type());
-    assertArrayEquals(new int[] {2000, 10000}, h.spec().cutoffs());
-    assertTrue(h.spec().headBias());
+    assertArrayEquals(new int[] {2000, 10000}, ((AdaptiveSoftmax.Spec) h.spec()).cutoffs());
+    assertTrue(((AdaptiveSoftmax.Spec) h.spec()).headBias());
     var e = assertThrows(IllegalArgumentException.class, () -> Heads.create(spec, 100, 8, null, new Parameter("w", 100, 8), new Rng(1)));
     assertTrue(e.getMessage().startsWith("--head adaptive cannot share"));
   }

@@ -18,12 +18,12 @@ class AllHeadsContractTest {
     return Stream.of(names).map(name -> {
       HeadSpec s = switch (name) {
         case "full" -> HeadSpec.full();
-        case "full-nobias" -> new HeadSpec("full", false, 0, "freq", "huffman", new int[0], 4.0, false, 1, 0, "full");
-        case "class" -> new HeadSpec("class", true, 6, "freq", "huffman", new int[0], 4.0, false, 1, 0, "full");
-        case "hsm" -> new HeadSpec("hsm", true, 0, "freq", "huffman", new int[0], 4.0, false, 1, 0, "full");
-        case "adaptive" -> new HeadSpec("adaptive", false, 0, "freq", "huffman", new int[] {5, 20}, 2.0, true, 1, 0, "full");
-        case "mos" -> new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 3, 5, "full");
-        case "mos-adaptive" -> new HeadSpec("mos", false, 0, "freq", "huffman", new int[] {5, 20}, 2.0, true, 2, 5, "adaptive");
+        case "full-nobias" -> new FullSoftmax.Spec(false);
+        case "class" -> new ClassSoftmax.Spec(true, 6, ClassSoftmax.ClassMode.FREQ);
+        case "hsm" -> new HierarchicalSoftmax.Spec(true, HierarchicalSoftmax.Tree.HUFFMAN);
+        case "adaptive" -> new AdaptiveSoftmax.Spec(new int[] {5, 20}, 2.0, true);
+        case "mos" -> new MixtureOfSoftmaxes.Spec(true, 3, 5, MixtureOfSoftmaxes.MosBase.FULL, new int[0], 4.0, false);
+        case "mos-adaptive" -> new MixtureOfSoftmaxes.Spec(false, 2, 5, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {5, 20}, 2.0, true);
         default -> throw new IllegalStateException(name);
       };
       return Arguments.of(name, Heads.create(s, V, D, counts, null, new Rng(name.hashCode())));

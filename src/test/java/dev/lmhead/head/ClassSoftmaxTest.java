@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 class ClassSoftmaxTest {
 
-  static HeadSpec spec(int classes, String mode, boolean bias) {
-    return new HeadSpec("class", bias, classes, mode, "huffman", new int[0], 4.0, false, 1, 0, "full");
+  static ClassSoftmax.Spec spec(int classes, String mode, boolean bias) {
+    return (ClassSoftmax.Spec) Heads.parse("class", HeadOptions.of("classes", "" + classes, "class-mode", mode, "bias", "" + bias));
   }
 
   static ClassSoftmax head(int v, int d, int classes, String mode, boolean bias, long seed) {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class HierarchicalSoftmaxTest {
 
   static HeadSpec spec(String tree, boolean bias) {
-    return new HeadSpec("hsm", bias, 0, "freq", tree, new int[0], 4.0, false, 1, 0, "full");
+    return Heads.parse("hsm", HeadOptions.of("tree", tree, "bias", "" + bias));
   }
 
   static HierarchicalSoftmax head(int v, int d, String tree, boolean bias, long seed) {

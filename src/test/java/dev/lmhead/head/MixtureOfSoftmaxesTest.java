@@ -164,7 +164,7 @@ class MixtureOfSoftmaxesTest {
   @Test
   void factoryTyingAndErrors() {
     Rng rng = new Rng(60);
-    HeadSpec spec = new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 3, 5, "full");
+    HeadSpec spec = new MixtureOfSoftmaxes.Spec(true, 3, 5, MixtureOfSoftmaxes.MosBase.FULL, new int[0], 4.0, false);
     Parameter emb = new Parameter("encoder.weight", 30, 5);
     OutputLayer h = Heads.create(spec, 30, 8, null, emb, rng);
     assertEquals("mos", h.type());
@@ -172,7 +172,7 @@ class MixtureOfSoftmaxesTest {
     HeadContract.gradients(h, 6, Loss.MEAN, 61); // the tied weight receives the decoder gradient
 
     // D = 0 with tying: D is the embedding size
-    HeadSpec d0 = new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 2, 0, "full");
+    HeadSpec d0 = new MixtureOfSoftmaxes.Spec(true, 2, 0, MixtureOfSoftmaxes.MosBase.FULL, new int[0], 4.0, false);
     MixtureOfSoftmaxes t0 = (MixtureOfSoftmaxes) Heads.create(d0, 30, 8, null, emb, rng);
     assertEquals(5, t0.contextDim());
     assertEquals(8, ((MixtureOfSoftmaxes) Heads.create(d0, 30, 8, null, null, rng)).contextDim());
@@ -181,10 +181,10 @@ class MixtureOfSoftmaxesTest {
     var e = assertThrows(IllegalArgumentException.class, () -> Heads.create(spec, 30, 8, null, wrong, rng));
     assertTrue(e.getMessage().contains("--mos-dim"), e.getMessage());
     var e2 = assertThrows(IllegalArgumentException.class,
-        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 0, 0, "full"), 30, 8, null, null, rng));
+        () -> Heads.create(new MixtureOfSoftmaxes.Spec(true, 0, 0, MixtureOfSoftmaxes.MosBase.FULL, new int[0], 4.0, false), 30, 8, null, null, rng));
     assertEquals("--experts must be >= 1, got 0", e2.getMessage());
     var e3 = assertThrows(IllegalArgumentException.class,
-        () -> Heads.create(new HeadSpec("mos", true, 0, "freq", "huffman", new int[0], 4.0, false, 2, 0, "hsm"), 30, 8, null, null, rng));
+        () -> Heads.create(Heads.parse("mos", HeadOptions.of("experts", "2", "mos-base", "hsm")), 30, 8, null, null, rng));
     assertTrue(e3.getMessage().contains("--mos-base"), e3.getMessage());
   }
 

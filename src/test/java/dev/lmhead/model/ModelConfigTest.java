@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lmhead.head.HeadOptions;
 import dev.lmhead.head.HeadSpec;
+import dev.lmhead.head.Heads;
 import dev.lmhead.tensor.Rng;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +31,10 @@ class ModelConfigTest {
         for (boolean tied : new boolean[] {false, true}) {
           for (int[] eh : new int[][] {{4, 4}, {8, 8}, {6, 3}, {2, 2}}) {
             for (int layers = 1; layers <= 2; layers++) {
-              HeadSpec spec = new HeadSpec(h, true, 0, "freq", "huffman", new int[] {5, 20}, 2.0, false, 3, 0, "full");
-              ModelConfig cfg = new ModelConfig(V, eh[0], eh[1], layers, 0f, tied, input, 0.1f, spec);
+              HeadSpec spec = Heads.parse(h, HeadOptions.of("cutoffs", "5,20", "div-value", "2.0", "experts", "3"));
+              boolean ai = input.equals("adaptive");
+              ModelConfig cfg = new ModelConfig(V, eh[0], eh[1], layers, 0f, tied, input, 0.1f, spec, null,
+                  ai ? new int[] {5, 20} : null, ai ? 2.0 : null);
               LanguageModel m;
               try {
                 m = new LanguageModel(cfg.validate(), zipf(V), new Rng(1));

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lmhead.GradCheck;
 import dev.lmhead.TestData;
 import dev.lmhead.head.AdaptiveSoftmax;
+import dev.lmhead.model.AdaptiveTying;
 import dev.lmhead.head.HeadContract;
 import dev.lmhead.head.Loss;
 import dev.lmhead.tensor.Rng;
@@ -78,7 +79,7 @@ class AdaptiveInputTest {
   @Test
   void tiedParametersAreTheSoftmaxObjects() {
     AdaptiveSoftmax sm = new AdaptiveSoftmax(D, V, CUT, 2.0, true, new Rng(1));
-    AdaptiveInput t = AdaptiveInput.tiedTo(sm, CUT, 2.0, true, new Rng(2));
+    AdaptiveInput t = AdaptiveTying.tiedTo(sm, CUT, 2.0, true, new Rng(2));
     assertSame(sm.headWeight, t.embedding(0));
     assertSame(sm.tailOut[0], t.embedding(1));
     assertSame(sm.tailOut[1], t.embedding(2));
@@ -86,7 +87,7 @@ class AdaptiveInputTest {
     assertSame(sm.tailProj[1], t.projection(2));
     assertTrue(t.parameters().isEmpty(), "a fully tied input owns nothing: " + t.parameters());
     assertEquals(List.of(sm.headWeight, sm.tailOut[0], sm.tailProj[0], sm.tailOut[1], sm.tailProj[1]), t.sharedParameters());
-    AdaptiveInput e = AdaptiveInput.tiedTo(sm, CUT, 2.0, false, new Rng(2));
+    AdaptiveInput e = AdaptiveTying.tiedTo(sm, CUT, 2.0, false, new Rng(2));
     assertSame(sm.tailOut[1], e.embedding(2));
     assertEquals("[embeddings.1.1.weight[8, 4], embeddings.2.1.weight[8, 2]]", e.parameters().toString());
     for (Parameter p : e.parameters()) assertFalse(sm.parameters().contains(p));
@@ -112,7 +113,7 @@ class AdaptiveInputTest {
   void tiedGradientIsTheSumOfBothUses() {
     for (boolean tieProj : new boolean[] {true, false}) {
       AdaptiveSoftmax sm = new AdaptiveSoftmax(D, V, CUT, 2.0, true, new Rng(11));
-      AdaptiveInput in = AdaptiveInput.tiedTo(sm, CUT, 2.0, tieProj, new Rng(12));
+      AdaptiveInput in = AdaptiveTying.tiedTo(sm, CUT, 2.0, tieProj, new Rng(12));
       int[] ids = ids(13), targets = TestData.zipfTargets(new Rng(14), N, V);
       for (Parameter p : sm.parameters()) p.zeroGrad();
       for (Parameter p : in.parameters()) p.zeroGrad();
@@ -134,9 +135,9 @@ class AdaptiveInputTest {
   @Test
   void clearErrorsWhenTyingIsImpossible() {
     AdaptiveSoftmax sm = new AdaptiveSoftmax(D, V, CUT, 2.0, false, new Rng(1));
-    var e = assertThrows(IllegalArgumentException.class, () -> AdaptiveInput.tiedTo(sm, new int[] {5, 20}, 2.0, true, new Rng(1)));
+    var e = assertThrows(IllegalArgumentException.class, () -> AdaptiveTying.tiedTo(sm, new int[] {5, 20}, 2.0, true, new Rng(1)));
     assertEquals("cannot tie adaptive input to the adaptive softmax: input cutoffs [5, 20] differ from the softmax --cutoffs [5, 15]", e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> AdaptiveInput.tiedTo(sm, CUT, 1.0, true, new Rng(1)));
+    e = assertThrows(IllegalArgumentException.class, () -> AdaptiveTying.tiedTo(sm, CUT, 1.0, true, new Rng(1)));
     assertEquals("cannot tie adaptive input to the adaptive softmax: input factor 1.0 gives band 1 dimension 8 but --div-value 2.0 gives tail 0 size 4 (use the same value)", e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new AdaptiveInput(V, D, CUT, 4.0, new Rng(1)));
     assertEquals("adaptive input factor 4.0 gives band 2 dimension floor(8 / 4.0^2) = 0; use a smaller factor, fewer cutoffs or a larger embedding size", e.getMessage());

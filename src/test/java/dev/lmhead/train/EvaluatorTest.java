@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lmhead.data.Corpus;
+import dev.lmhead.head.AdaptiveSoftmax;
 import dev.lmhead.head.HeadSpec;
 import dev.lmhead.model.LanguageModel;
 import dev.lmhead.model.ModelConfig;
@@ -51,7 +52,7 @@ class EvaluatorTest {
   @Test
   void topKAccuracyCountsTheTargetsRankInTheFullDistribution() throws Exception {
     int v = corpus.vocab().size();
-    HeadSpec adaptive = new HeadSpec("adaptive", false, 0, "freq", "huffman", new int[] {20, 200}, 2.0, false, 1, 0, "full");
+    HeadSpec adaptive = new AdaptiveSoftmax.Spec(new int[] {20, 200}, 2.0, false);
     for (HeadSpec spec : new HeadSpec[] {HeadSpec.full(), adaptive}) {
       LanguageModel m = model(spec, 9);
       int[] stream = corpus.valid();

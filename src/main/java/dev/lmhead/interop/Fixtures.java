@@ -1,8 +1,12 @@
-package dev.lmhead.head;
+package dev.lmhead.interop;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonParser;
 import dev.lmhead.UserError;
+import dev.lmhead.head.AdaptiveSoftmax;
+import dev.lmhead.head.FullSoftmax;
+import dev.lmhead.head.Loss;
+import dev.lmhead.head.OutputLayer;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Safetensors;
@@ -136,10 +140,9 @@ public final class Fixtures {
 
   /** e.g. "adaptive V=1000 in=16 cutoffs [100, 400] div_value 2.0 head_bias false". */
   public static String describe(OutputLayer head) {
-    HeadSpec s = head.spec();
     String base = head.type() + " V=" + head.vocabSize() + " in=" + head.inputDim();
     if (head instanceof AdaptiveSoftmax a) {
-      return base + " cutoffs " + Arrays.toString(a.cutoffs()) + " div_value " + a.divValue() + " head_bias " + s.headBias();
+      return base + " cutoffs " + Arrays.toString(a.cutoffs()) + " div_value " + a.divValue() + " head_bias " + (a.headBias != null);
     }
     return base + " bias " + (head.parameters().size() > 1);
   }

@@ -1,4 +1,4 @@
-package dev.lmhead.head;
+package dev.lmhead.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
