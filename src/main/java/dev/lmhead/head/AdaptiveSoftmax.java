@@ -543,7 +543,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     ensureRows(n);
     headLogProb(hidden, n);
     float[] zNorm = new float[n];

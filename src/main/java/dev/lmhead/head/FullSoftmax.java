@@ -155,7 +155,7 @@ public final class FullSoftmax implements OutputLayer {
 
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int block = blockRows(n);

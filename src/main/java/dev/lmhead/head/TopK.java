@@ -21,6 +21,11 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
     sortDescending(outIds, outVals, outOff, size);
   }
 
+  /** The check every head's {@code topK} makes first: k in [1, vocab]. */
+  static void checkK(int k, int vocab) {
+    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+  }
+
   /** true when (s, i) ranks above (t, j): larger score, or equal score and smaller id. */
   public static boolean better(float s, int i, float t, int j) {
     return s > t || (s == t && i < j);
