@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -52,10 +53,6 @@ import java.util.List;
  * No output weight can be tied to a [V, d] input embedding.
  */
 public final class AdaptiveMixture implements OutputLayer {
-  /** Upper bound on the block buffers, in floats (64 MiB). */
-  private static final long BLOCK_FLOATS = 16L << 20;
-  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
-  private static final Loss STRICT = new Loss(Loss.Reduction.NONE, Integer.MIN_VALUE);
 
   private final int vocab, dim, experts, ctx, kd;
   private final int shortlist, clusters, headSize;
@@ -157,23 +154,18 @@ public final class AdaptiveMixture implements OutputLayer {
 
   // ---------------------------------------------------------------- building blocks
 
-  private static float[] grow(float[] a, long size) {
-    if (size > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("mixture buffer too large: " + size + " floats");
-    return a.length >= size ? a : new float[(int) size];
-  }
-
-  /** Rows per block so that a [B, width] buffer stays under BLOCK_FLOATS. */
+  /** Rows per block so that a [B, width] buffer stays under {@link Workspace#BLOCK_FLOATS}. */
   private static int blockRows(int n, long width) {
-    return (int) Math.max(1, Math.min(n, BLOCK_FLOATS / Math.max(1, width)));
+    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, width, n);
   }
 
   private void ensure(int rows) {
-    logPrior = grow(logPrior, (long) rows * experts);
-    dPrior = grow(dPrior, (long) rows * experts);
-    lat = grow(lat, (long) rows * kd);
-    lpA = grow(lpA, (long) rows * experts);
-    weight = grow(weight, (long) rows * experts);
-    if (tk.length < rows * experts) tk = new int[rows * experts];
+    logPrior = Workspace.grow(logPrior, (long) rows * experts);
+    dPrior = Workspace.grow(dPrior, (long) rows * experts);
+    lat = Workspace.grow(lat, (long) rows * kd);
+    lpA = Workspace.grow(lpA, (long) rows * experts);
+    weight = Workspace.grow(weight, (long) rows * experts);
+    tk = Workspace.grow(tk, (long) rows * experts);
   }
 
   /**
@@ -181,14 +173,13 @@ public final class AdaptiveMixture implements OutputLayer {
    * tanh(W_k h + b_k).
    */
   private void project(float[] hidden, int r0, int rows) {
+    Mixture.logPrior(hidden, r0, rows, dim, prior, experts, logPrior);
     Blas blas = Blas.get();
-    blas.sgemm(false, true, rows, experts, dim, 1f, hidden, r0 * dim, dim, prior.data, 0, dim, 0f, logPrior, 0, experts);
     for (int k = 0; k < experts; k++) {
       blas.sgemm(false, true, rows, ctx, dim, 1f, hidden, r0 * dim, dim, latentW.data, k * ctx * dim, dim, 0f, lat, k * rows * ctx, ctx);
     }
     Parallel.forRange(rows, 4, (a, b) -> {
       for (int r = a; r < b; r++) {
-        Vec.logSoftmaxInPlace(logPrior, r * experts, experts);
         for (int k = 0; k < experts; k++) {
           int off = (k * rows + r) * ctx;
           Vec.add(latentB.data, k * ctx, lat, off, ctx);
@@ -212,14 +203,10 @@ public final class AdaptiveMixture implements OutputLayer {
     adaptive.targetLogProb(lat, experts * rows, tk, lpA);
   }
 
-  /** log P(target | row r) = logsumexp_k(log π_k + log p_A), in double, after componentTargetLogProb. */
-  private double rowLogProb(int r, int rows) {
-    double m = Double.NEGATIVE_INFINITY;
-    for (int k = 0; k < experts; k++) m = Math.max(m, (double) logPrior[r * experts + k] + lpA[k * rows + r]);
-    if (experts == 1) return m;
-    double s = 0;
-    for (int k = 0; k < experts; k++) s += Math.exp((double) logPrior[r * experts + k] + lpA[k * rows + r] - m);
-    return m + Math.log(s);
+  /** joint[k] = log π_k + log p_A(target | h_k) of block row r, in double, after componentTargetLogProb. */
+  private double[] joint(int r, int rows, double[] joint) {
+    for (int k = 0; k < experts; k++) joint[k] = (double) logPrior[r * experts + k] + lpA[k * rows + r];
+    return joint;
   }
 
   // ---------------------------------------------------------------- training and scoring
@@ -230,7 +217,7 @@ public final class AdaptiveMixture implements OutputLayer {
     float scale = loss.gradScale(count);
     int block = blockRows(n, (long) experts * Math.max(headSize, ctx));
     ensure(block);
-    dLat = grow(dLat, (long) block * kd);
+    dLat = Workspace.grow(dLat, (long) block * kd);
     Blas blas = Blas.get();
     double total = 0;
     for (int r0 = 0; r0 < n; r0 += block) {
@@ -240,6 +227,7 @@ public final class AdaptiveMixture implements OutputLayer {
       // per row: NLL, weights scale·γ_k and prior-logit gradient scale·(π_k − γ_k)
       double[] partial = new double[rows];
       Parallel.forRange(rows, 16, (a, b) -> {
+        double[] joint = new double[experts];
         for (int r = a; r < b; r++) {
           int o = r * experts;
           if (loss.ignored(targets[base + r])) {
@@ -247,14 +235,7 @@ public final class AdaptiveMixture implements OutputLayer {
             for (int k = 0; k < experts; k++) { weight[k * rows + r] = 0f; dPrior[o + k] = 0f; }
             continue;
           }
-          double lp = rowLogProb(r, rows);
-          partial[r] = -lp;
-          for (int k = 0; k < experts; k++) {
-            double lpi = logPrior[o + k];
-            double g = Math.exp(lpi + lpA[k * rows + r] - lp);
-            weight[k * rows + r] = (float) (scale * g);
-            dPrior[o + k] = (float) (scale * (Math.exp(lpi) - g));
-          }
+          partial[r] = -Mixture.posterior(joint(r, rows, joint), experts, logPrior, o, scale, weight, r, rows, dPrior);
         }
       });
       for (int r = 0; r < rows; r++) {
@@ -266,7 +247,7 @@ public final class AdaptiveMixture implements OutputLayer {
       adaptive.weightedForwardBackward(lat, m, tk, weight, dLat);
       // through tanh: d pre-activation = dH ⊙ (1 − h²)
       Parallel.forRange(m, 16, (a, b) -> {
-        for (int i = a * ctx, e = b * ctx; i < e; i++) dLat[i] *= 1f - lat[i] * lat[i];
+        Vec.tanhBackwardInPlace(dLat, lat, a * ctx, (b - a) * ctx);
       });
       for (int k = 0; k < experts; k++) {
         int zo = k * rows * ctx;
@@ -293,8 +274,9 @@ public final class AdaptiveMixture implements OutputLayer {
     for (int r0 = 0; r0 < n; r0 += block) {
       int rows = Math.min(block, n - r0);
       project(hidden, r0, rows);
-      componentTargetLogProb(targets, r0, rows, STRICT);
-      for (int r = 0; r < rows; r++) out[r0 + r] = (float) rowLogProb(r, rows);
+      componentTargetLogProb(targets, r0, rows, Loss.STRICT);
+      double[] joint = new double[experts];
+      for (int r = 0; r < rows; r++) out[r0 + r] = (float) Mixture.logLikelihood(joint(r, rows, joint), experts);
     }
   }
 
@@ -308,8 +290,8 @@ public final class AdaptiveMixture implements OutputLayer {
   public void logProb(float[] hidden, int n, float[] out) {
     int block = blockRows(n, Math.max(vocab, (long) kd));
     ensure(block);
-    comp = grow(comp, (long) block * ctx);
-    tmp = grow(tmp, (long) block * vocab);
+    comp = Workspace.grow(comp, (long) block * ctx);
+    tmp = Workspace.grow(tmp, (long) block * vocab);
     for (int r0 = 0; r0 < n; r0 += block) {
       final int rows = Math.min(block, n - r0), base = r0;
       project(hidden, r0, rows);
@@ -320,13 +302,7 @@ public final class AdaptiveMixture implements OutputLayer {
         Parallel.forRange(rows, 4, (a, b) -> {
           for (int r = a; r < b; r++) {
             int off = (base + r) * vocab;
-            float shift = logPrior[r * experts + kk];
-            if (kk == 0) {
-              System.arraycopy(tmp, r * vocab, out, off, vocab);
-              Vec.addScalar(out, off, vocab, shift);
-            } else {
-              MixtureOfSoftmaxes.logAddExpInto(out, off, tmp, r * vocab, shift, vocab);
-            }
+            Mixture.accumulate(out, off, tmp, r * vocab, logPrior[r * experts + kk], vocab, kk == 0);
           }
         });
       }
@@ -343,16 +319,16 @@ public final class AdaptiveMixture implements OutputLayer {
    */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int[] size = new int[n];
     int block = blockRows(n, Math.max(vocab, (long) experts * Math.max(headSize, ctx)));
     ensure(block);
-    comp = grow(comp, (long) block * ctx);
-    headLp = grow(headLp, (long) experts * block * headSize);
-    mixHead = grow(mixHead, (long) block * headSize);
-    tmp = grow(tmp, (long) block * headSize);
+    comp = Workspace.grow(comp, (long) block * ctx);
+    headLp = Workspace.grow(headLp, (long) experts * block * headSize);
+    mixHead = Workspace.grow(mixHead, (long) block * headSize);
+    tmp = Workspace.grow(tmp, (long) block * headSize);
     int first = Math.min(k, shortlist);
     for (int r0 = 0; r0 < n; r0 += block) {
       final int rows = Math.min(block, n - r0), base = r0;
@@ -364,14 +340,8 @@ public final class AdaptiveMixture implements OutputLayer {
         System.arraycopy(tmp, 0, headLp, c * rows * headSize, rows * headSize);
         Parallel.forRange(rows, 16, (a, b) -> {
           for (int r = a; r < b; r++) {
-            float shift = logPrior[r * experts + cc];
             int off = r * headSize;
-            if (cc == 0) {
-              System.arraycopy(tmp, off, mixHead, off, headSize);
-              Vec.addScalar(mixHead, off, headSize, shift);
-            } else {
-              MixtureOfSoftmaxes.logAddExpInto(mixHead, off, tmp, off, shift, headSize);
-            }
+            Mixture.accumulate(mixHead, off, tmp, off, logPrior[r * experts + cc], headSize, cc == 0);
           }
         });
       }
@@ -399,8 +369,8 @@ public final class AdaptiveMixture implements OutputLayer {
     }
     if (m == 0) return;
     final int mm = m;
-    acc = grow(acc, (long) m * o);
-    tmp = grow(tmp, (long) m * o);
+    acc = Workspace.grow(acc, (long) m * o);
+    tmp = Workspace.grow(tmp, (long) m * o);
     // acc[j] = logsumexp_k(log π_k + log p_head,k[c] + tail log-softmax_k), one component at a time
     for (int e = 0; e < experts; e++) {
       final int ee = e;
@@ -410,12 +380,7 @@ public final class AdaptiveMixture implements OutputLayer {
         for (int j = a; j < b; j++) {
           int r = sel[j];
           float shift = logPrior[r * experts + ee] + headLp[(ee * rows + r) * headSize + hc];
-          if (ee == 0) {
-            System.arraycopy(tmp, j * o, acc, j * o, o);
-            Vec.addScalar(acc, j * o, o, shift);
-          } else {
-            MixtureOfSoftmaxes.logAddExpInto(acc, j * o, tmp, j * o, shift, o);
-          }
+          Mixture.accumulate(acc, j * o, tmp, j * o, shift, o, ee == 0);
         }
       });
     }
@@ -426,16 +391,7 @@ public final class AdaptiveMixture implements OutputLayer {
         int ro = (base + sel[j]) * k;
         TopK.selectRow(acc, j * o, o, kc, candIds, candVals, 0);
         for (int q = 0; q < kc; q++) candIds[q] += first;
-        // merge two best-first lists, keep the best k
-        int x1 = 0, x2 = 0, have = size[base + sel[j]], total = Math.min(k, have + kc);
-        for (int q = 0; q < total; q++) {
-          boolean takeOld = x2 >= kc || (x1 < have && TopK.better(vals[ro + x1], ids[ro + x1], candVals[x2], candIds[x2]));
-          if (takeOld) { mergedIds[q] = ids[ro + x1]; mergedVals[q] = vals[ro + x1]; x1++; }
-          else { mergedIds[q] = candIds[x2]; mergedVals[q] = candVals[x2]; x2++; }
-        }
-        System.arraycopy(mergedIds, 0, ids, ro, total);
-        System.arraycopy(mergedVals, 0, vals, ro, total);
-        size[base + sel[j]] = total;
+        size[base + sel[j]] = TopK.merge(ids, vals, ro, size[base + sel[j]], k, candIds, candVals, 0, kc, mergedIds, mergedVals);
       }
     });
   }

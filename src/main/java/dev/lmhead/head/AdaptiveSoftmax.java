@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -88,10 +89,6 @@ public final class AdaptiveSoftmax implements OutputLayer {
   public static final HeadType TYPE = new HeadType("adaptive", "adaptive softmax", Spec.class,
       List.of(CUTOFFS, DIV_VALUE, HEAD_BIAS), o -> new Spec(o.ints(CUTOFFS), o.real(DIV_VALUE), o.bool(HEAD_BIAS)), true);
 
-  /** Upper bound on one tail logits block, in floats (64 MiB). */
-  private static final long BLOCK_FLOATS = 16L << 20;
-  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
-  private static final Loss STRICT = new Loss(Loss.Reduction.NONE, Integer.MIN_VALUE);
 
   private final int in, vocab, shortlist, clusters, headSize;
   private final int[] cutoffs;   // as given: c_0 .. c_{C-1}
@@ -332,29 +329,25 @@ public final class AdaptiveSoftmax implements OutputLayer {
 
   // ---------------------------------------------------------------- buffers
 
-  private static float[] grow(float[] a, long size) {
-    if (size > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("adaptive softmax buffer too large: " + size + " floats");
-    return a.length >= size ? a : new float[(int) size];
-  }
-
   private void ensureRows(int n) {
-    head = grow(head, (long) n * headSize);
-    if (rowLp.length < n) rowLp = new float[n];
-    if (order.length < n) { order = new int[n]; rowCluster = new int[n]; }
+    head = Workspace.grow(head, (long) n * headSize);
+    rowLp = Workspace.grow(rowLp, n);
+    order = Workspace.grow(order, n);
+    rowCluster = Workspace.grow(rowCluster, n);
   }
 
-  /** Rows per tail block for cluster i, so that [block, osz_i] stays under BLOCK_FLOATS. */
+  /** Rows per tail block for cluster i, so that [block, osz_i] stays under {@link Workspace#BLOCK_FLOATS}. */
   private int blockRows(int cluster, int m) {
-    return (int) Math.max(1, Math.min(m, BLOCK_FLOATS / osz[cluster]));
+    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, osz[cluster], m);
   }
 
   private void ensureBlock(int cluster, int rows, boolean backward) {
-    x = grow(x, (long) rows * in);
-    p = grow(p, (long) rows * hsz[cluster]);
-    u = grow(u, (long) rows * osz[cluster]);
+    x = Workspace.grow(x, (long) rows * in);
+    p = Workspace.grow(p, (long) rows * hsz[cluster]);
+    u = Workspace.grow(u, (long) rows * osz[cluster]);
     if (backward) {
-      dp = grow(dp, (long) rows * hsz[cluster]);
-      dx = grow(dx, (long) rows * in);
+      dp = Workspace.grow(dp, (long) rows * hsz[cluster]);
+      dx = Workspace.grow(dx, (long) rows * in);
     }
   }
 
@@ -420,7 +413,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
     Loss.checkTargets(targets, n, vocab);
-    score(hidden, n, targets, STRICT, 0f, null, null, false);
+    score(hidden, n, targets, Loss.STRICT, 0f, null, null, false);
     System.arraycopy(rowLp, 0, out, 0, n);
   }
 
@@ -437,7 +430,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   public double weightedForwardBackward(float[] hidden, int n, int[] targets, float[] weights, float[] gradHidden) {
     Loss.checkTargets(targets, n, vocab);
     if (weights.length < n) throw new IllegalArgumentException("weights has " + weights.length + " entries, need " + n);
-    score(hidden, n, targets, STRICT, 1f, weights, gradHidden, true);
+    score(hidden, n, targets, Loss.STRICT, 1f, weights, gradHidden, true);
     double total = 0;
     for (int r = 0; r < n; r++) total -= (double) weights[r] * rowLp[r];
     return total;
@@ -462,7 +455,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    */
   public void tailLogSoftmax(float[] hidden, int n, int cluster, float[] out) {
     int h = hsz[cluster], o = osz[cluster];
-    p = grow(p, (long) n * h);
+    p = Workspace.grow(p, (long) n * h);
     Blas.get().sgemm(false, true, n, h, in, 1f, hidden, 0, in, tailProj[cluster].data, 0, in, 0f, p, 0, h);
     Blas.get().sgemm(false, true, n, o, h, 1f, p, 0, h, tailOut[cluster].data, 0, h, 0f, out, 0, o);
     Parallel.forRange(n, 8, (a, b) -> {
@@ -494,12 +487,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
         }
         int ht = t < shortlist ? t : shortlist + rowCluster[r];
         rowLp[r] = head[off + ht];
-        if (backward) {
-          float sr = weights == null ? scale : scale * weights[r];
-          Vec.expShiftInPlace(head, off, headSize, 0f);
-          Vec.scale(head, off, headSize, sr);
-          head[off + ht] -= sr;
-        }
+        if (backward) Vec.softmaxGradGivenLse(head, off, headSize, ht, 0f, weights == null ? scale : scale * weights[r]);
       }
     });
     if (backward) {
@@ -538,12 +526,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
           rowLp[r] += logit - Vec.logSumExp(u, off, o);
           continue;
         }
-        float mx = Vec.max(u, off, o);
-        double s = Vec.expShiftInPlace(u, off, o, mx);
-        rowLp[r] += (float) (logit - (mx + Math.log(s)));
-        float sr = weights == null ? scale : scale * weights[r];
-        Vec.scale(u, off, o, (float) (sr / s));
-        u[off + pos] -= sr;
+        rowLp[r] += (float) (logit - Vec.softmaxGradInPlace(u, off, o, pos, weights == null ? scale : scale * weights[r]));
       }
     });
     if (!backward) return;
@@ -574,7 +557,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
     for (int r = 0; r < n; r++) System.arraycopy(head, r * headSize, out, r * vocab, shortlist);
     for (int c = 0; c < clusters; c++) {
       int h = hsz[c], o = osz[c], base = bounds[c], cl = shortlist + c;
-      p = grow(p, (long) n * h);
+      p = Workspace.grow(p, (long) n * h);
       Blas.get().sgemm(false, true, n, h, in, 1f, hidden, 0, in, tailProj[c].data, 0, in, 0f, p, 0, h);
       Blas.get().sgemm(false, true, n, o, h, 1f, p, 0, h, tailOut[c].data, 0, h, 0f, out, base, vocab);
       Parallel.forRange(n, 8, (a, b) -> {
@@ -596,7 +579,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     ensureRows(n);
     headLogProb(hidden, n);
     float[] zNorm = new float[n];
@@ -631,8 +614,8 @@ public final class AdaptiveSoftmax implements OutputLayer {
       if (m == 0) continue;
       int block = blockRows(c, m);
       ensureBlock(c, block, false);
-      candIds = candIds.length >= block * k ? candIds : new int[block * k];
-      candVals = grow(candVals, (long) block * k);
+      candIds = Workspace.grow(candIds, (long) block * k);
+      candVals = Workspace.grow(candVals, (long) block * k);
       for (int b0 = 0; b0 < m; b0 += block) {
         int rows = Math.min(block, m - b0), from = start[c] + b0;
         expandCluster(hidden, c, from, rows, k, ids, vals, size);
@@ -668,7 +651,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   /** out[r] = ‖P_c · hidden_r‖ for every row, computed in row chunks through the {@code p} buffer. */
   private void projectionNorms(float[] hidden, int n, int c, float[] out) {
     int h = hsz[c], chunk = Math.min(n, 4096);
-    p = grow(p, (long) chunk * h);
+    p = Workspace.grow(p, (long) chunk * h);
     float[] pp = p;
     for (int r0 = 0; r0 < n; r0 += chunk) {
       int rows = Math.min(chunk, n - r0), from = r0;
@@ -699,16 +682,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
           candIds[co + q] += base;
           candVals[co + q] = (candVals[co + q] + negLse) + clusterLp; // same rounding as logProb
         }
-        // merge two best-first lists, keep the best k
-        int x1 = 0, x2 = 0, have = size[r], total = Math.min(k, have + kc);
-        for (int q = 0; q < total; q++) {
-          boolean takeOld = x2 >= kc || (x1 < have && TopK.better(vals[ro + x1], ids[ro + x1], candVals[co + x2], candIds[co + x2]));
-          if (takeOld) { mergedIds[q] = ids[ro + x1]; mergedVals[q] = vals[ro + x1]; x1++; }
-          else { mergedIds[q] = candIds[co + x2]; mergedVals[q] = candVals[co + x2]; x2++; }
-        }
-        System.arraycopy(mergedIds, 0, ids, ro, total);
-        System.arraycopy(mergedVals, 0, vals, ro, total);
-        size[r] = total;
+        size[r] = TopK.merge(ids, vals, ro, size[r], k, candIds, candVals, co, kc, mergedIds, mergedVals);
       }
     });
   }

@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -69,15 +70,12 @@ public final class ClassSoftmax implements OutputLayer {
       List.of(FullSoftmax.BIAS, CLASSES, CLASS_MODE),
       o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(CLASSES), o.choice(CLASS_MODE, ClassMode.class)), false);
 
-  /** Upper bound on any logits buffer, in floats (64 MiB). */
-  static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
-  /** A loss without ignored rows for the internal passes of targetLogProb (targets are checked by {@link Loss#checkTargets} first, so no id equals its ignore index). */
-  private static final Loss STRICT = new Loss(Loss.Reduction.SUM, Integer.MIN_VALUE);
 
   private final int vocab, dim, numClasses;
   private final Spec spec;
   private final int[] classStart; // [C+1]
   private final int[] classOf;    // [V]
+  private long blockFloats = Workspace.BLOCK_FLOATS; // upper bound on any logits buffer, in floats
   public final Parameter classWeight, classBias, wordWeight, wordBias; // biases null without bias
 
   // reusable buffers, grown lazily
@@ -235,8 +233,19 @@ public final class ClassSoftmax implements OutputLayer {
 
   // ---------------------------------------------------------------- buffers
 
+  /**
+   * Sets the upper bound on any logits buffer, in floats (default {@link Workspace#BLOCK_FLOATS});
+   * rows are processed in blocks that keep to it. Results do not depend on it: tests shrink it to
+   * exercise the blocking.
+   */
+  ClassSoftmax withBlockFloats(long floats) {
+    if (floats < 1) throw new IllegalArgumentException("block budget must be >= 1 float, got " + floats);
+    this.blockFloats = floats;
+    return this;
+  }
+
   private int classBlockRows(int n) {
-    return (int) Math.max(1, Math.min(n, blockFloats / numClasses));
+    return Workspace.rowsPerBlock(blockFloats, numClasses, n);
   }
 
   private void ensure(int n) {
@@ -244,19 +253,17 @@ public final class ClassSoftmax implements OutputLayer {
       nll = new double[n];
       order = new int[n];
     }
-    if (rowStart.length < numClasses + 1) rowStart = new int[numClasses + 1];
-    int block = classBlockRows(n);
-    if (classBuf.length < block * numClasses) classBuf = new float[block * numClasses];
+    rowStart = Workspace.grow(rowStart, numClasses + 1);
+    classBuf = Workspace.grow(classBuf, (long) classBlockRows(n) * numClasses);
   }
 
   private void ensureGathered(int rows, boolean grad) {
-    if (gathered.length < rows * dim) gathered = new float[rows * dim];
-    if (grad && gatheredGrad.length < rows * dim) gatheredGrad = new float[rows * dim];
+    gathered = Workspace.grow(gathered, (long) rows * dim);
+    if (grad) gatheredGrad = Workspace.grow(gatheredGrad, (long) rows * dim);
   }
 
-  private float[] wordBuffer(int floats) {
-    if (wordBuf.length < floats) wordBuf = new float[floats];
-    return wordBuf;
+  private float[] wordBuffer(long floats) {
+    return wordBuf = Workspace.grow(wordBuf, floats);
   }
 
   /** out[0..rows) = hidden[r0..r0+rows) · W[w0..w0+cols)ᵀ + b[w0..w0+cols) */
@@ -307,13 +314,7 @@ public final class ClassSoftmax implements OutputLayer {
           }
           int c = classOf[t];
           float target = cl[off + c];
-          float m = Vec.max(cl, off, cN);
-          double s = train ? Vec.expShiftInPlace(cl, off, cN, m) : Vec.sumExp(cl, off, cN, m);
-          nll[base + r] = m + Math.log(s) - target;
-          if (train) {
-            Vec.scale(cl, off, cN, (float) (scale / s));
-            cl[off + c] -= scale;
-          }
+          nll[base + r] = (train ? Vec.softmaxGradInPlace(cl, off, cN, c, scale) : Vec.logNormaliser(cl, off, cN)) - target;
         }
       });
       if (train) linearBackward(cl, hidden, r0, rows, dim, classWeight, classBias, 0, cN, gradHidden, r0);
@@ -340,8 +341,8 @@ public final class ClassSoftmax implements OutputLayer {
       int a0 = rs[c], a1 = rs[c + 1];
       if (a0 == a1) continue;
       final int w0 = classStart[c], size = classStart[c + 1] - w0;
-      int sub = (int) Math.max(1, Math.min(a1 - a0, blockFloats / size));
-      float[] wl = wordBuffer(sub * size);
+      int sub = Workspace.rowsPerBlock(blockFloats, size, a1 - a0);
+      float[] wl = wordBuffer((long) sub * size);
       for (int i0 = a0; i0 < a1; i0 += sub) {
         final int rows = Math.min(sub, a1 - i0), base = i0;
         linear(g, i0, rows, dim, wordWeight, wordBias, w0, size, wl);
@@ -349,13 +350,7 @@ public final class ClassSoftmax implements OutputLayer {
           for (int i = a; i < b; i++) {
             int off = i * size, row = order[base + i], j = targets[row] - w0;
             float target = wl[off + j];
-            float mx = Vec.max(wl, off, size);
-            double s = train ? Vec.expShiftInPlace(wl, off, size, mx) : Vec.sumExp(wl, off, size, mx);
-            nll[row] += mx + Math.log(s) - target;
-            if (train) {
-              Vec.scale(wl, off, size, (float) (scale / s));
-              wl[off + j] -= scale;
-            }
+            nll[row] += (train ? Vec.softmaxGradInPlace(wl, off, size, j, scale) : Vec.logNormaliser(wl, off, size)) - target;
           }
         });
         if (train) linearBackward(wl, g, i0, rows, dim, wordWeight, wordBias, w0, size, needDx ? gatheredGrad : null, i0);
@@ -385,7 +380,7 @@ public final class ClassSoftmax implements OutputLayer {
   @Override
   public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
     Loss.checkTargets(targets, n, vocab);
-    pass(hidden, n, targets, STRICT, 0f, false, null);
+    pass(hidden, n, targets, Loss.STRICT, 0f, false, null);
     for (int r = 0; r < n; r++) out[r] = (float) -nll[r];
   }
 
@@ -433,7 +428,7 @@ public final class ClassSoftmax implements OutputLayer {
    */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     ensure(n);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
@@ -500,8 +495,8 @@ public final class ClassSoftmax implements OutputLayer {
     Parallel.forRange(m, 64, (a, b) -> {
       for (int i = a; i < b; i++) System.arraycopy(hidden, (r0 + rows[i]) * dim, g, i * dim, dim);
     });
-    int sub = (int) Math.max(1, Math.min(m, blockFloats / size));
-    float[] wl = wordBuffer(sub * size);
+    int sub = Workspace.rowsPerBlock(blockFloats, size, m);
+    float[] wl = wordBuffer((long) sub * size);
     for (int i0 = 0; i0 < m; i0 += sub) {
       final int nn = Math.min(sub, m - i0), base = i0;
       linear(g, i0, nn, dim, wordWeight, wordBias, w0, size, wl);

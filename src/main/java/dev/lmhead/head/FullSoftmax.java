@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,10 +45,8 @@ public final class FullSoftmax implements OutputLayer {
   public static final HeadType TYPE = new HeadType("full", "full softmax", Spec.class, java.util.List.of(BIAS),
       o -> new Spec(o.bool(BIAS)), true);
 
-  /** Logits buffer budget, in floats (64 MiB)... */
-  private static final long BLOCK_FLOATS = 16L << 20;
   /**
-   * ...but never fewer rows than this: every block streams the whole [V, d] weight through the GEMMs, so at
+   * The logits buffer keeps to {@link Workspace#BLOCK_FLOATS}, but never fewer rows than this: every block streams the whole [V, d] weight through the GEMMs, so at
    * V = 267,735 a 64 MiB block (62 rows) made the head memory-bound (the weight, 274 MB at d = 256, is read
    * 33 times for 2,048 rows). With 256 rows the buffer is at most the size of the weight itself.
    */
@@ -109,12 +108,11 @@ public final class FullSoftmax implements OutputLayer {
   }
 
   private int blockRows(int n) {
-    return (int) Math.max(1, Math.min(n, Math.max(MIN_BLOCK_ROWS, BLOCK_FLOATS / vocab)));
+    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, vocab, n, MIN_BLOCK_ROWS);
   }
 
   private float[] logitsBuffer(int rows) {
-    if (logits.length < rows * vocab) logits = new float[rows * vocab];
-    return logits;
+    return logits = Workspace.grow(logits, (long) rows * vocab);
   }
 
   /** logits[0..rows) = hidden[r0..r0+rows) · Wᵀ + b */
@@ -144,12 +142,7 @@ public final class FullSoftmax implements OutputLayer {
           int off = r * vocab, t = targets[base + r];
           if (loss.ignored(t)) { java.util.Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
           float target = g[off + t];
-          float m = Vec.max(g, off, vocab);
-          double s = Vec.expShiftInPlace(g, off, vocab, m);
-          double lse = m + Math.log(s);
-          partial[r] = lse - target;
-          Vec.scale(g, off, vocab, (float) (scale / s));
-          g[off + t] -= scale;
+          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale) - target;
         }
       });
       for (int r = 0; r < rows; r++) {
@@ -195,7 +188,7 @@ public final class FullSoftmax implements OutputLayer {
 
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int block = blockRows(n);

@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
 
@@ -66,9 +67,6 @@ public final class HierarchicalSoftmax implements OutputLayer {
   public static final HeadType TYPE = new HeadType("hsm", "hierarchical softmax", Spec.class,
       List.of(FullSoftmax.BIAS, TREE), o -> new Spec(o.bool(FullSoftmax.BIAS), o.choice(TREE, Tree.class)), false);
 
-  /** Upper bound on the node-score buffer of {@link #logProb}, in floats (64 MiB). */
-  static long blockFloats = 16L << 20; // not final: tests shrink it to exercise blocking
-
   private final int vocab, dim;
   private final Spec spec;
   private final BinaryTree tree;
@@ -76,6 +74,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
   private final byte[] pathCodes;
   public final Parameter weight; // nodes.weight [V-1, d]
   public final Parameter bias;   // nodes.bias [V-1], null without bias
+  private long blockFloats = Workspace.BLOCK_FLOATS; // upper bound on the node-score buffer of logProb
 
   // reusable buffers, grown lazily
   private double[] nll = new double[0];   // [n]
@@ -120,6 +119,16 @@ public final class HierarchicalSoftmax implements OutputLayer {
 
   public BinaryTree tree() { return tree; }
 
+  /**
+   * Sets the upper bound on the node-score buffer of {@link #logProb}, in floats (default
+   * {@link Workspace#BLOCK_FLOATS}); results do not depend on it: tests shrink it to exercise blocking.
+   */
+  HierarchicalSoftmax withBlockFloats(long floats) {
+    if (floats < 1) throw new IllegalArgumentException("block budget must be >= 1 float, got " + floats);
+    this.blockFloats = floats;
+    return this;
+  }
+
   @Override
   public List<Parameter> parameters() {
     return bias == null ? List.of(weight) : List.of(weight, bias);
@@ -147,16 +156,14 @@ public final class HierarchicalSoftmax implements OutputLayer {
   public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
     int count = loss.validate(targets, n, vocab);
     float scale = loss.gradScale(count);
-    if (nll.length < n) nll = new double[n];
-    if (entryStart.length < n + 1) entryStart = new int[n + 1];
+    nll = Workspace.grow(nll, n);
+    entryStart = Workspace.grow(entryStart, n + 1L);
     int[] es = entryStart;
     for (int r = 0; r < n; r++) es[r + 1] = es[r] + (loss.ignored(targets[r]) ? 0 : tree.depth(targets[r]));
     final int total = es[n];
-    if (entryGrad.length < total) {
-      entryGrad = new float[total];
-      sortedRow = new int[total];
-      sortedGrad = new float[total];
-    }
+    entryGrad = Workspace.grow(entryGrad, total);
+    sortedRow = Workspace.grow(sortedRow, total);
+    sortedGrad = Workspace.grow(sortedGrad, total);
     final float[] eg = entryGrad;
     final float[] w = weight.data;
 
@@ -181,7 +188,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
 
     // phase 2: bucket entries by node (stable counting sort: each node's entries in row order)
     int internal = vocab - 1;
-    if (nodeStart.length < internal + 1) nodeStart = new int[internal + 1];
+    nodeStart = Workspace.grow(nodeStart, internal + 1L);
     int[] ns = nodeStart;
     java.util.Arrays.fill(ns, 0, internal + 1, 0);
     for (int r = 0; r < n; r++) {
@@ -260,8 +267,8 @@ public final class HierarchicalSoftmax implements OutputLayer {
       java.util.Arrays.fill(out, 0, n, 0f);
       return;
     }
-    int block = (int) Math.max(1, Math.min(n, blockFloats / internal));
-    if (scores.length < block * internal) scores = new float[block * internal];
+    int block = Workspace.rowsPerBlock(blockFloats, internal, n);
+    scores = Workspace.grow(scores, (long) block * internal);
     final float[] sc = scores;
     for (int r0 = 0; r0 < n; r0 += block) {
       final int rows = Math.min(block, n - r0), base = r0;
@@ -299,7 +306,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
 
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int stackSize = tree.maxDepth() + 2;

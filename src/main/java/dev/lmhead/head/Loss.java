@@ -12,6 +12,11 @@ public record Loss(Reduction reduction, int ignoreIndex) {
   public static final Loss MEAN = new Loss(Reduction.MEAN, NO_IGNORE);
   public static final Loss SUM = new Loss(Reduction.SUM, NO_IGNORE);
   public static final Loss NONE = new Loss(Reduction.NONE, NO_IGNORE);
+  /**
+   * For a head's internal passes after {@link #checkTargets}: an ignore index no checked target can
+   * equal, so every row counts (the reduction is not used).
+   */
+  static final Loss STRICT = new Loss(Reduction.NONE, Integer.MIN_VALUE);
 
   public static Loss of(String reduction, int ignoreIndex) {
     Reduction r = switch (reduction) {

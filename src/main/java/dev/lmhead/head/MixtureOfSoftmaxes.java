@@ -5,11 +5,10 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Mixture of Softmaxes (Yang et al. 2018, "Breaking the softmax bottleneck"): K softmaxes over the
@@ -111,9 +110,6 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       List.of(FullSoftmax.BIAS, EXPERTS, MOS_DIM, MOS_BASE, AdaptiveSoftmax.CUTOFFS, AdaptiveSoftmax.DIV_VALUE, AdaptiveSoftmax.HEAD_BIAS),
       o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(EXPERTS), o.integer(MOS_DIM), o.choice(MOS_BASE, MosBase.class),
           o.ints(AdaptiveSoftmax.CUTOFFS), o.real(AdaptiveSoftmax.DIV_VALUE), o.bool(AdaptiveSoftmax.HEAD_BIAS)), false);
-
-  /** Upper bound on the logits buffer, in floats (64 MiB). */
-  private static final long BLOCK_FLOATS = 16L << 20;
 
   private final int vocab, dim, experts, ctx, kd;
   private final Spec spec;
@@ -220,26 +216,27 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
   // ---------------------------------------------------------------- building blocks
 
   private int blockRows(int n) {
-    return (int) Math.max(1, Math.min(n, BLOCK_FLOATS / vocab));
+    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, vocab, n);
   }
 
   private void ensure(int rows) {
-    if (logits.length < rows * vocab) logits = new float[rows * vocab];
-    if (lat.length < rows * kd) { lat = new float[rows * kd]; dLat = new float[rows * kd]; }
-    if (lse.length < rows * experts) {
-      int s = rows * experts;
-      logPrior = new float[s]; lse = new float[s]; tgt = new float[s]; resp = new float[s]; dPrior = new float[s];
-    }
+    long s = (long) rows * experts;
+    logits = Workspace.grow(logits, (long) rows * vocab);
+    lat = Workspace.grow(lat, (long) rows * kd);
+    dLat = Workspace.grow(dLat, (long) rows * kd);
+    logPrior = Workspace.grow(logPrior, s);
+    lse = Workspace.grow(lse, s);
+    tgt = Workspace.grow(tgt, s);
+    resp = Workspace.grow(resp, s);
+    dPrior = Workspace.grow(dPrior, s);
   }
 
   /** logPrior[0..rows) = log softmax(W_π h), lat[0..rows) = tanh(W_lat h + b_lat) for hidden rows r0.. */
   private void project(float[] hidden, int r0, int rows) {
-    Blas blas = Blas.get();
-    blas.sgemm(false, true, rows, experts, dim, 1f, hidden, r0 * dim, dim, prior.data, 0, dim, 0f, logPrior, 0, experts);
-    blas.sgemm(false, true, rows, kd, dim, 1f, hidden, r0 * dim, dim, latentW.data, 0, dim, 0f, lat, 0, kd);
+    Mixture.logPrior(hidden, r0, rows, dim, prior, experts, logPrior);
+    Blas.get().sgemm(false, true, rows, kd, dim, 1f, hidden, r0 * dim, dim, latentW.data, 0, dim, 0f, lat, 0, kd);
     Parallel.forRange(rows, 4, (a, b) -> {
       for (int r = a; r < b; r++) {
-        Vec.logSoftmaxInPlace(logPrior, r * experts, experts);
         Vec.add(latentB.data, 0, lat, r * kd, kd);
         Vec.tanhInPlace(lat, r * kd, kd);
       }
@@ -276,15 +273,11 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     }
   }
 
-  /** log P(target | row r) of a block after {@link #componentStats}, from K terms, in double. */
-  private double rowLogProb(int r) {
+  /** joint[k] = log π_k + log p_k(target) of block row r after {@link #componentStats}, in double. */
+  private double[] joint(int r, double[] joint) {
     int o = r * experts;
-    double m = Double.NEGATIVE_INFINITY;
-    for (int k = 0; k < experts; k++) m = Math.max(m, (double) logPrior[o + k] + tgt[o + k] - lse[o + k]);
-    if (experts == 1) return m;
-    double s = 0;
-    for (int k = 0; k < experts; k++) s += Math.exp((double) logPrior[o + k] + tgt[o + k] - lse[o + k] - m);
-    return m + Math.log(s);
+    for (int k = 0; k < experts; k++) joint[k] = (double) logPrior[o + k] + tgt[o + k] - lse[o + k];
+    return joint;
   }
 
   // ---------------------------------------------------------------- contract
@@ -304,6 +297,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       // per row: NLL, scaled responsibilities and the prior-logit gradient scale·(π − r)
       double[] partial = new double[rows];
       Parallel.forRange(rows, 16, (a, b) -> {
+        double[] joint = new double[experts];
         for (int r = a; r < b; r++) {
           int o = r * experts;
           if (loss.ignored(targets[base + r])) {
@@ -312,14 +306,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
             Arrays.fill(dPrior, o, o + experts, 0f);
             continue;
           }
-          double lp = rowLogProb(r);
-          partial[r] = -lp;
-          for (int k = 0; k < experts; k++) {
-            double lpi = logPrior[o + k];
-            double rk = Math.exp(lpi + tgt[o + k] - lse[o + k] - lp);
-            resp[o + k] = (float) (scale * rk);
-            dPrior[o + k] = (float) (scale * (Math.exp(lpi) - rk));
-          }
+          partial[r] = -Mixture.posterior(joint(r, joint), experts, logPrior, o, scale, resp, o, 1, dPrior);
         }
       });
       for (int r = 0; r < rows; r++) {
@@ -335,9 +322,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
             int off = r * vocab;
             float f = resp[r * experts + kk];
             if (f == 0f) { Arrays.fill(logits, off, off + vocab, 0f); continue; }
-            Vec.expShiftInPlace(logits, off, vocab, lse[r * experts + kk]); // softmax_k
-            Vec.scale(logits, off, vocab, f);
-            logits[off + targets[base + r]] -= f;
+            Vec.softmaxGradGivenLse(logits, off, vocab, targets[base + r], lse[r * experts + kk], f);
           }
         });
         // d/d h_k = G_k · W_dec ;  dW_dec += G_kᵀ · h_k ;  db_dec += Σ_rows G_k
@@ -347,7 +332,7 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       }
       // through tanh: dZ = dH_k ⊙ (1 − h_k²)
       Parallel.forRange(rows, 4, (a, b) -> {
-        for (int i = a * kd, e = b * kd; i < e; i++) dLat[i] *= 1f - lat[i] * lat[i];
+        Vec.tanhBackwardInPlace(dLat, lat, a * kd, (b - a) * kd);
       });
       blas.sgemm(true, false, kd, dim, rows, 1f, dLat, 0, kd, hidden, r0 * dim, dim, 1f, latentW.grad, 0, dim);
       addColumnSums(dLat, rows, kd, latentB.grad);
@@ -375,8 +360,9 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
     for (int r0 = 0; r0 < n; r0 += block) {
       final int rows = Math.min(block, n - r0), base = r0;
       project(hidden, r0, rows);
-      componentStats(rows, targets, base, Loss.NONE);
-      for (int r = 0; r < rows; r++) out[base + r] = (float) rowLogProb(r);
+      componentStats(rows, targets, base, Loss.STRICT);
+      double[] joint = new double[experts];
+      for (int r = 0; r < rows; r++) out[base + r] = (float) Mixture.logLikelihood(joint(r, joint), experts);
     }
   }
 
@@ -392,31 +378,9 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
         for (int r = a; r < b; r++) {
           int off = r * vocab;
           float shift = logPrior[r * experts + kk] - Vec.logSumExp(logits, off, vocab);
-          if (kk == 0) {
-            System.arraycopy(logits, off, out, outOff + off, vocab);
-            Vec.addScalar(out, outOff + off, vocab, shift);
-          } else {
-            logAddExpInto(out, outOff + off, logits, off, shift, vocab);
-          }
+          Mixture.accumulate(out, outOff + off, logits, off, shift, vocab, kk == 0);
         }
       });
-    }
-  }
-
-  /** acc[i] = log(exp(acc[i]) + exp(x[i] + shift)), stable for finite inputs. */
-  static void logAddExpInto(float[] acc, int ao, float[] x, int xo, float shift, int n) {
-    int i = 0;
-    var S = Vec.S;
-    for (int ub = S.loopBound(n); i < ub; i += S.length()) {
-      FloatVector p = FloatVector.fromArray(S, acc, ao + i);
-      FloatVector q = FloatVector.fromArray(S, x, xo + i).add(shift);
-      FloatVector hi = p.max(q);
-      FloatVector d = Vec.softplusNeg(p.sub(q).abs());
-      hi.add(d).intoArray(acc, ao + i);
-    }
-    for (; i < n; i++) {
-      float p = acc[ao + i], q = x[xo + i] + shift;
-      acc[ao + i] = Math.max(p, q) + Vec.softplusNeg(Math.abs(p - q));
     }
   }
 
@@ -434,12 +398,12 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
   /** Exact top-k: the full mixture of each row block is formed (in a second [B, V] buffer) and selected from. */
   @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    TopK.checkK(k, vocab);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int block = blockRows(n);
     ensure(block);
-    if (mix.length < block * vocab) mix = new float[block * vocab];
+    mix = Workspace.grow(mix, (long) block * vocab);
     for (int r0 = 0; r0 < n; r0 += block) {
       final int rows = Math.min(block, n - r0), base = r0;
       project(hidden, r0, rows);

@@ -12,24 +12,18 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
 
   /**
    * Exact top-k of one row of scores; writes ids and scores (unshifted) into the result slots of
-   * {@code row}. O(V log k) with a bounded min-heap; no allocation beyond the result.
+   * {@code row}. O(V log k) with a bounded min-heap ({@link TopKHeap}) kept in the output slots; no
+   * allocation beyond the result.
    */
   public static void selectRow(float[] scores, int off, int v, int k, int[] outIds, float[] outVals, int outOff) {
     int size = 0;
-    // min-heap on (value asc, id desc) kept in the output slots
-    for (int i = 0; i < v; i++) {
-      float s = scores[off + i];
-      if (size < k) {
-        outIds[outOff + size] = i;
-        outVals[outOff + size] = s;
-        siftUp(outIds, outVals, outOff, size++);
-      } else if (better(s, i, outVals[outOff], outIds[outOff])) {
-        outIds[outOff] = i;
-        outVals[outOff] = s;
-        siftDown(outIds, outVals, outOff, k);
-      }
-    }
+    for (int i = 0; i < v; i++) size = TopKHeap.offer(outIds, outVals, outOff, k, size, i, scores[off + i]);
     sortDescending(outIds, outVals, outOff, size);
+  }
+
+  /** The check every head's {@code topK} makes first: k in [1, vocab]. */
+  static void checkK(int k, int vocab) {
+    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
   }
 
   /** true when (s, i) ranks above (t, j): larger score, or equal score and smaller id. */
@@ -37,23 +31,23 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
     return s > t || (s == t && i < j);
   }
 
-  private static void siftUp(int[] ids, float[] v, int o, int c) {
-    while (c > 0) {
-      int p = (c - 1) >>> 1;
-      if (better(v[o + p], ids[o + p], v[o + c], ids[o + c])) { swap(ids, v, o + p, o + c); c = p; } else break;
+  /**
+   * Merges the best-first list of {@code kc} candidates {@code candIds/candVals[co ..]} into the
+   * best-first list of {@code have} entries at {@code ids/vals[o ..]}, keeping the best k there (same
+   * ranking as {@link #better}). {@code scratchIds/scratchVals} hold at least k entries.
+   * @return the new length of the list, min(k, have + kc)
+   */
+  static int merge(int[] ids, float[] vals, int o, int have, int k, int[] candIds, float[] candVals, int co, int kc,
+                   int[] scratchIds, float[] scratchVals) {
+    int x1 = 0, x2 = 0, total = Math.min(k, have + kc);
+    for (int q = 0; q < total; q++) {
+      boolean takeOld = x2 >= kc || (x1 < have && better(vals[o + x1], ids[o + x1], candVals[co + x2], candIds[co + x2]));
+      if (takeOld) { scratchIds[q] = ids[o + x1]; scratchVals[q] = vals[o + x1]; x1++; }
+      else { scratchIds[q] = candIds[co + x2]; scratchVals[q] = candVals[co + x2]; x2++; }
     }
-  }
-
-  private static void siftDown(int[] ids, float[] v, int o, int size) {
-    int p = 0;
-    while (true) {
-      int l = 2 * p + 1, r = l + 1, m = p;
-      if (l < size && better(v[o + m], ids[o + m], v[o + l], ids[o + l])) m = l;
-      if (r < size && better(v[o + m], ids[o + m], v[o + r], ids[o + r])) m = r;
-      if (m == p) return;
-      swap(ids, v, o + p, o + m);
-      p = m;
-    }
+    System.arraycopy(scratchIds, 0, ids, o, total);
+    System.arraycopy(scratchVals, 0, vals, o, total);
+    return total;
   }
 
   /** Insertion sort of a small slot range, best first. */
@@ -66,10 +60,5 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
       ids[o + b + 1] = id;
       v[o + b + 1] = x;
     }
-  }
-
-  private static void swap(int[] ids, float[] v, int a, int b) {
-    int ti = ids[a]; ids[a] = ids[b]; ids[b] = ti;
-    float tv = v[a]; v[a] = v[b]; v[b] = tv;
   }
 }

@@ -4,6 +4,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -232,12 +233,10 @@ public final class AdaptiveInput implements InputLayer {
     return start;
   }
 
-  private static float[] grow(float[] a, long size) { return a.length >= size ? a : new float[Math.toIntExact(size)]; }
-
   /** Packs the embedding rows of positions order[from .. from+m) of band b into e [m, dim_b]. */
   private void gatherEmb(int[] ids, int b, int from, int m) {
     int db = bandDim[b], lo = bounds[b];
-    e = grow(e, (long) m * db);
+    e = Workspace.grow(e, (long) m * db);
     float[] src = emb[b].data, dst = e;
     int[] ord = order;
     Parallel.forRange(m, 256, (a, z) -> {
@@ -260,7 +259,7 @@ public final class AdaptiveInput implements InputLayer {
         continue;
       }
       gatherEmb(ids, b, from, m);
-      g = grow(g, (long) m * dim);
+      g = Workspace.grow(g, (long) m * dim);
       // [m, db] x W_bᵀ ([d, db] stored) or x P ([db, d] stored, tied) -> [m, d]
       if (projT[b]) Blas.get().sgemm(false, false, m, dim, db, 1f, e, 0, db, proj[b].data, 0, dim, 0f, g, 0, dim);
       else Blas.get().sgemm(false, true, m, dim, db, 1f, e, 0, db, proj[b].data, 0, db, 0f, g, 0, dim);
@@ -288,8 +287,8 @@ public final class AdaptiveInput implements InputLayer {
         continue;
       }
       gatherEmb(ids, b, from, m);
-      g = grow(g, (long) m * dim);
-      ge = grow(ge, (long) m * db);
+      g = Workspace.grow(g, (long) m * dim);
+      ge = Workspace.grow(ge, (long) m * db);
       float[] gg = g;
       Parallel.forRange(m, 256, (a, z) -> {
         for (int j = a; j < z; j++) System.arraycopy(gradOut, ord[from + j] * dim, gg, j * dim, dim);

@@ -251,6 +251,55 @@ public final class Vec {
     return (float) (m + Math.log(s));
   }
 
+  /**
+   * log Σ exp(a) over the slice as {@code m + log Σ exp(a - m)} with m the maximum, in double (no
+   * rounding to float, no special case for infinite entries).
+   */
+  public static double logNormaliser(float[] a, int off, int n) {
+    float m = max(a, off, n);
+    return m + Math.log(sumExp(a, off, n, m));
+  }
+
+  /**
+   * The fused softmax cross-entropy gradient of one row of logits, in place:
+   * {@code a = scale·(softmax(a) − onehot(target))} (exp and sum in one pass, then one scaling pass).
+   * Returns the row's log-normaliser {@code log Σ exp(a)} in double, so its NLL is that minus the
+   * target's logit (read it before the call).
+   */
+  public static double softmaxGradInPlace(float[] a, int off, int n, int target, float scale) {
+    float m = max(a, off, n);
+    double s = expShiftInPlace(a, off, n, m);
+    scale(a, off, n, (float) (scale / s));
+    a[off + target] -= scale;
+    return m + Math.log(s);
+  }
+
+  /**
+   * {@link #softmaxGradInPlace} for a row whose log-normaliser {@code lse} is already known (0 for a
+   * row of log-probabilities): {@code a = scale·(exp(a − lse) − onehot(target))} in a single pass,
+   * bit for bit the same as exponentiating and then scaling.
+   */
+  public static void softmaxGradGivenLse(float[] a, int off, int n, int target, float lse, float scale) {
+    int i = 0;
+    FloatVector sh = FloatVector.broadcast(S, lse);
+    for (int ub = S.loopBound(n); i < ub; i += L) {
+      exp(FloatVector.fromArray(S, a, off + i).sub(sh)).mul(scale).intoArray(a, off + i);
+    }
+    for (; i < n; i++) a[off + i] = exp(a[off + i] - lse) * scale;
+    a[off + target] -= scale;
+  }
+
+  /** Backward of tanh in place: {@code g = g ⊙ (1 − y²)} with y the tanh outputs. */
+  public static void tanhBackwardInPlace(float[] g, float[] y, int off, int n) {
+    int i = 0;
+    for (int ub = S.loopBound(n); i < ub; i += L) {
+      FloatVector yv = FloatVector.fromArray(S, y, off + i);
+      FloatVector one = FloatVector.broadcast(S, 1f);
+      FloatVector.fromArray(S, g, off + i).mul(one.sub(yv.mul(yv))).intoArray(g, off + i);
+    }
+    for (; i < n; i++) g[off + i] *= 1f - y[off + i] * y[off + i];
+  }
+
   public static void sigmoidInPlace(float[] a, int off, int n) {
     int i = 0;
     for (int ub = S.loopBound(n); i < ub; i += L) {

@@ -132,23 +132,18 @@ class ClassSoftmaxTest {
     float[][] grads = new float[2][];
     float[][] lps = new float[2][];
     double[] losses = new double[2];
-    long saved = ClassSoftmax.blockFloats;
-    try {
-      for (int pass = 0; pass < 2; pass++) {
-        ClassSoftmax.blockFloats = pass == 0 ? saved : 60; // 20-row class blocks; 1-row sub-blocks in the 1990-word class
-        ClassSoftmax h = new ClassSoftmax(v, d, new int[] {0, 4, 10, v}, spec(3, "equal", true), null, new Rng(8));
-        float[] gh = new float[n * d];
-        losses[pass] = h.forwardBackward(x, n, t, gh, Loss.SUM, null);
-        grads[pass] = concat(gh, h.wordWeight.grad, h.wordBias.grad, h.classWeight.grad, h.classBias.grad);
-        lps[pass] = new float[n * v];
-        h.logProb(x, n, lps[pass]);
-        if (pass == 1) {
-          assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), losses[1], 1e-3);
-          HeadContract.topKMatchesSort(h, n, 4, 2);
-        }
+    for (int pass = 0; pass < 2; pass++) {
+      ClassSoftmax h = new ClassSoftmax(v, d, new int[] {0, 4, 10, v}, spec(3, "equal", true), null, new Rng(8));
+      if (pass == 1) h.withBlockFloats(60); // 20-row class blocks; 1-row sub-blocks in the 1990-word class
+      float[] gh = new float[n * d];
+      losses[pass] = h.forwardBackward(x, n, t, gh, Loss.SUM, null);
+      grads[pass] = concat(gh, h.wordWeight.grad, h.wordBias.grad, h.classWeight.grad, h.classBias.grad);
+      lps[pass] = new float[n * v];
+      h.logProb(x, n, lps[pass]);
+      if (pass == 1) {
+        assertEquals(HeadContract.reference(h, x, n, t, Loss.SUM), losses[1], 1e-3);
+        HeadContract.topKMatchesSort(h, n, 4, 2);
       }
-    } finally {
-      ClassSoftmax.blockFloats = saved;
     }
     assertEquals(losses[0], losses[1], 1e-4);
     assertArrayEquals(grads[0], grads[1], 1e-5f);

@@ -133,13 +133,7 @@ class HierarchicalSoftmaxTest {
     float[] x = TestData.gaussian(new Rng(4), n * d, 1);
     float[] one = new float[n * v], blocked = new float[n * v];
     h.logProb(x, n, one);
-    long saved = HierarchicalSoftmax.blockFloats;
-    try {
-      HierarchicalSoftmax.blockFloats = 3 * (v - 1); // 3 rows per block, 5 blocks
-      h.logProb(x, n, blocked);
-    } finally {
-      HierarchicalSoftmax.blockFloats = saved;
-    }
+    h.withBlockFloats(3 * (v - 1)).logProb(x, n, blocked); // 3 rows per block, 5 blocks
     assertArrayEquals(one, blocked);
   }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,9 +33,20 @@ class BlasTest {
     return List.of(OpenBlas.load(), new JavaBlas(JavaBlas.Kernel.K4x16), new JavaBlas(JavaBlas.Kernel.K6x16));
   }
 
-  @AfterAll
-  static void restoreThreads() {
-    Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+  /**
+   * Runs a test body that changes thread counts, then restores the previous ones: Parallel's (and with
+   * it the current BLAS backend's) and the loaded OpenBLAS library's.
+   */
+  private static void restoringThreads(Runnable body) {
+    int before = Parallel.threads();
+    OpenBlas o = OpenBlas.load();
+    int openBefore = o.threads();
+    try {
+      body.run();
+    } finally {
+      o.setThreads(openBefore);
+      Parallel.setThreads(before);
+    }
   }
 
   /** One GEMM problem laid out in padded, offset arrays. */
@@ -137,6 +147,12 @@ class BlasTest {
     }
     List<Blas> backends = backends();
     List<String> checked = new ArrayList<>();
+    restoringThreads(() -> checkAll(problems, refs, backends, checked));
+    assertTrue(checked.size() > problems.size() * 5);
+    assertTrue(problems.size() > 250);
+  }
+
+  private static void checkAll(List<Problem> problems, List<double[][]> refs, List<Blas> backends, List<String> checked) {
     for (int threads = 1; threads <= 2; threads++) {
       Parallel.setThreads(threads);
       for (Blas blas : backends) {
@@ -156,8 +172,6 @@ class BlasTest {
         }
       }
     }
-    assertTrue(checked.size() > problems.size() * 5);
-    assertTrue(problems.size() > 250);
   }
 
   @Test
@@ -187,12 +201,14 @@ class BlasTest {
     Problem pr = Problem.random(rng, false, true, 200, 300, 300, 1f, 0f);
     JavaBlas j = new JavaBlas();
     float[] c1 = pr.c0.clone(), c2 = pr.c0.clone();
-    Parallel.setThreads(1);
-    j.setThreads(1);
-    pr.run(j, c1);
-    Parallel.setThreads(2);
-    j.setThreads(2);
-    pr.run(j, c2);
+    restoringThreads(() -> {
+      Parallel.setThreads(1);
+      j.setThreads(1);
+      pr.run(j, c1);
+      Parallel.setThreads(2);
+      j.setThreads(2);
+      pr.run(j, c2);
+    });
     assertTrue(Arrays.equals(c1, c2) || sameBits(c1, c2));
   }
 
@@ -204,11 +220,13 @@ class BlasTest {
   @Test
   void openBlasThreadSettingReachesTheLibrary() {
     OpenBlas o = OpenBlas.load();
-    o.setThreads(1);
-    assertEquals(1, o.nativeThreads());
-    o.setThreads(2);
-    assertEquals(2, o.nativeThreads());
-    assertEquals(2, o.threads());
+    restoringThreads(() -> {
+      o.setThreads(1);
+      assertEquals(1, o.nativeThreads());
+      o.setThreads(2);
+      assertEquals(2, o.nativeThreads());
+      assertEquals(2, o.threads());
+    });
     assertTrue(!o.coreName().isEmpty());
   }
 
