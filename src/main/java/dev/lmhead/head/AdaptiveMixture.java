@@ -225,23 +225,8 @@ public final class AdaptiveMixture implements OutputLayer {
       project(hidden, r0, rows);
       componentTargetLogProb(targets, r0, rows, loss);
       // per row: NLL, weights scale·γ_k and prior-logit gradient scale·(π_k − γ_k)
-      double[] partial = new double[rows];
-      Parallel.forRange(rows, 16, (a, b) -> {
-        double[] joint = new double[experts];
-        for (int r = a; r < b; r++) {
-          int o = r * experts;
-          if (loss.ignored(targets[base + r])) {
-            partial[r] = 0;
-            for (int k = 0; k < experts; k++) { weight[k * rows + r] = 0f; dPrior[o + k] = 0f; }
-            continue;
-          }
-          partial[r] = -Mixture.posterior(joint(r, rows, joint), experts, logPrior, o, scale, weight, r, rows, dPrior);
-        }
-      });
-      for (int r = 0; r < rows; r++) {
-        total += partial[r];
-        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
-      }
+      total += Mixture.posteriorBlock(rows, experts, targets, base, loss, scale, logPrior, (r, buf) -> joint(r, rows, buf),
+          weight, 1, rows, dPrior, rowLoss);
       // the shared adaptive softmax on all K·rows contexts, each row weighted by scale·γ
       int m = experts * rows;
       adaptive.weightedForwardBackward(lat, m, tk, weight, dLat);

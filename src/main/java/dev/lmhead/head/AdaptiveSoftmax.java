@@ -253,14 +253,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * PyTorch's even where the quotient is within rounding of an integer.
    */
   public static int projectionSize(int inFeatures, double divValue, int power) {
-    double w = Math.pow(divValue, power);
-    double a = inFeatures;
-    double mod = a % w;             // C fmod, as CPython's float_floor_div
-    double div = (a - mod) / w;
-    if (mod != 0 && (w < 0) != (mod < 0)) div -= 1.0;
-    double floor = Math.floor(div);
-    if (div - floor > 0.5) floor += 1.0;
-    return floor > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) floor;
+    return dev.lmhead.tensor.PyFloat.floorDivPow(inFeatures, divValue, power);
   }
 
   /**

@@ -54,6 +54,41 @@ final class Mixture {
     return lp;
   }
 
+  /** The joint log-probabilities {@code log π_k + log p_k(y)} of one row of a block, written into {@code buf}. */
+  interface Joint {
+    double[] of(int row, double[] buf);
+  }
+
+  /**
+   * The posterior step of a training block of {@code rows} rows (hidden rows base .. base+rows): per row
+   * the NLL −log P(y) (into {@code rowLoss[base + r]} when given), the responsibilities times scale into
+   * {@code resp} (row r, component k at {@code r·rowStride + k·compStride}), and the prior-logit gradient
+   * into {@code dPrior[r·K + k]}; ignored rows get zeros. Rows run in parallel.
+   * @return the block's summed NLL, in double, added in row order
+   */
+  static double posteriorBlock(int rows, int experts, int[] targets, int base, Loss loss, float scale, float[] logPrior,
+                               Joint joint, float[] resp, int rowStride, int compStride, float[] dPrior, float[] rowLoss) {
+    double[] partial = new double[rows];
+    Parallel.forRange(rows, 16, (a, b) -> {
+      double[] buf = new double[experts];
+      for (int r = a; r < b; r++) {
+        int o = r * experts;
+        if (loss.ignored(targets[base + r])) {
+          partial[r] = 0;
+          for (int k = 0; k < experts; k++) { resp[r * rowStride + k * compStride] = 0f; dPrior[o + k] = 0f; }
+          continue;
+        }
+        partial[r] = -posterior(joint.of(r, buf), experts, logPrior, o, scale, resp, r * rowStride, compStride, dPrior);
+      }
+    });
+    double total = 0;
+    for (int r = 0; r < rows; r++) {
+      total += partial[r];
+      if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
+    }
+    return total;
+  }
+
   /**
    * Adds one component, already in log space, into a running mixture row:
    * {@code acc = x + shift} for the first component, else {@code acc = logaddexp(acc, x + shift)}

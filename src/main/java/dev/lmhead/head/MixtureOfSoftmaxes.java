@@ -295,24 +295,8 @@ public final class MixtureOfSoftmaxes implements OutputLayer {
       project(hidden, r0, rows);
       componentStats(rows, targets, base, loss);
       // per row: NLL, scaled responsibilities and the prior-logit gradient scale·(π − r)
-      double[] partial = new double[rows];
-      Parallel.forRange(rows, 16, (a, b) -> {
-        double[] joint = new double[experts];
-        for (int r = a; r < b; r++) {
-          int o = r * experts;
-          if (loss.ignored(targets[base + r])) {
-            partial[r] = 0;
-            Arrays.fill(resp, o, o + experts, 0f);
-            Arrays.fill(dPrior, o, o + experts, 0f);
-            continue;
-          }
-          partial[r] = -Mixture.posterior(joint(r, joint), experts, logPrior, o, scale, resp, o, 1, dPrior);
-        }
-      });
-      for (int r = 0; r < rows; r++) {
-        total += partial[r];
-        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
-      }
+      total += Mixture.posteriorBlock(rows, experts, targets, base, loss, scale, logPrior, this::joint,
+          resp, experts, 1, dPrior, rowLoss);
       // second pass, components in reverse: the last one's logits are still in the buffer
       for (int k = experts - 1; k >= 0; k--) {
         final int kk = k;

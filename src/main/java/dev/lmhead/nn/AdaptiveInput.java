@@ -184,14 +184,7 @@ public final class AdaptiveInput implements InputLayer {
    * as the adaptive softmax sizes its tail projections, so tied bands and tails always agree.
    */
   public static int bandDim(int dim, double factor, int band) {
-    double w = Math.pow(factor, band);
-    double a = dim;
-    double mod = a % w;             // C fmod, as CPython's float_floor_div
-    double div = (a - mod) / w;
-    if (mod != 0 && (w < 0) != (mod < 0)) div -= 1.0;
-    double floor = Math.floor(div);
-    if (div - floor > 0.5) floor += 1.0;
-    return floor > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) floor;
+    return dev.lmhead.tensor.PyFloat.floorDivPow(dim, factor, band);
   }
 
   private static void fillNormal(float[] a, double std, Rng rng) {
