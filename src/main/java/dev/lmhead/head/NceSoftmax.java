@@ -6,6 +6,8 @@ import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
 import java.util.Arrays;
 import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Noise-contrastive estimation (Mnih &amp; Teh 2012; faster-rnnlm's {@code -nce}). Training costs
@@ -36,7 +38,7 @@ public final class NceSoftmax implements OutputLayer {
   private final FullSoftmax full;
   private final CandidateSampler noise;
   private final int k;
-  private final Rng sampler;
+  private Rng sampler;
   private final SampledScores scores;
   private final int vocab, dim;
   private int[] drawn;
@@ -83,6 +85,12 @@ public final class NceSoftmax implements OutputLayer {
   public CandidateSampler noise() { return noise; }
   public int noiseSamples() { return k; }
 
+  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
+  public long samplerState() { return sampler.state(); }
+
+  /** Restores {@link #samplerState()}. */
+  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+
   /** Tests: use this noise sample in every following call; null to draw again. */
   void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
 
@@ -127,12 +135,7 @@ public final class NceSoftmax implements OutputLayer {
         float dt = zt[r] - (float) (logK + noise.logQ(t));
         double l = softplus(-dt);
         zt[r] = scale * (sigmoid(dt) - 1f);
-        for (int j = 0; j < s; j++) {
-          float dj = z[off + j] - corr[j];
-          l += softplus(dj);
-          z[off + j] = scale * sigmoid(dj);
-        }
-        partial[r] = l;
+        partial[r] = l + noiseTerms(z, off, corr, s, scale);
       }
     });
     double total = 0;
@@ -144,6 +147,30 @@ public final class NceSoftmax implements OutputLayer {
     return loss.reduce(total, count);
   }
 
+  /**
+   * For Δ_j = z[off+j] − corr[j]: returns Σ_j softplus(Δ_j) and overwrites z[off+j] with scale·σ(Δ_j).
+   * Vectorised; each lane computes exactly what {@link #softplus} and {@link #sigmoid} do.
+   */
+  static double noiseTerms(float[] z, int off, float[] corr, int s, float scale) {
+    VectorSpecies<Float> sp = Vec.S;
+    FloatVector acc = FloatVector.zero(sp), one = FloatVector.broadcast(sp, 1f);
+    int j = 0;
+    for (int ub = sp.loopBound(s); j < ub; j += sp.length()) {
+      FloatVector x = FloatVector.fromArray(sp, z, off + j).sub(FloatVector.fromArray(sp, corr, j));
+      FloatVector e = Vec.exp(x.abs().neg());
+      acc = acc.add(x.max(0f).add(Vec.log1pUnit(e)));
+      FloatVector inv = one.div(one.add(e));
+      inv.blend(e.mul(inv), x.lt(0f)).mul(scale).intoArray(z, off + j);
+    }
+    double l = Vec.hsum(acc);
+    for (; j < s; j++) {
+      float x = z[off + j] - corr[j];
+      l += softplus(x);
+      z[off + j] = scale * sigmoid(x);
+    }
+    return l;
+  }
+
   /** log(1 + e^x), stable for any x. */
   static float softplus(float x) {
     return Math.max(x, 0f) + Vec.log1pUnit(Vec.exp(-Math.abs(x)));
@@ -152,7 +179,8 @@ public final class NceSoftmax implements OutputLayer {
   /** 1 / (1 + e^{-x}), stable for any x. */
   static float sigmoid(float x) {
     float e = Vec.exp(-Math.abs(x));
-    return x >= 0 ? 1f / (1f + e) : e / (1f + e);
+    float inv = 1f / (1f + e);
+    return x >= 0 ? inv : e * inv;
   }
 
   @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }

@@ -1,9 +1,13 @@
 package dev.lmhead.head;
 
 import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Sampled softmax (importance sampling: Bengio &amp; Senécal 2008; Jean et al. 2015; TensorFlow's
@@ -41,7 +45,7 @@ public final class SampledSoftmax implements OutputLayer {
   private final CandidateSampler proposal;
   private final int samples;
   private final boolean subtractLogQ, removeAccidentalHits;
-  private final Rng sampler;
+  private Rng sampler;
   private final SampledScores scores;
   private final int vocab, dim;
   private int[] drawn;
@@ -97,6 +101,12 @@ public final class SampledSoftmax implements OutputLayer {
   public boolean subtractLogQ() { return subtractLogQ; }
   public boolean removeAccidentalHits() { return removeAccidentalHits; }
 
+  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
+  public long samplerState() { return sampler.state(); }
+
+  /** Restores {@link #samplerState()}. */
+  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+
   /** Tests: use this sample (ids in [0, V), any length >= 1) in every following call; null to draw again. */
   void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
 
@@ -127,10 +137,12 @@ public final class SampledSoftmax implements OutputLayer {
     final double logS = Math.log(s);
     final float[] corr = new float[s];
     if (subtractLogQ) for (int j = 0; j < s; j++) corr[j] = (float) (logS + proposal.logQ(sample[j]));
+    // positions of each sampled id in the sample, for accidental-hit removal
+    final Map<Integer, int[]> hits = removeAccidentalHits ? positions(sample) : null;
     scores.forward(hidden, n, targets, loss, sample, s);
     final float[] z = scores.sampleLogits, zt = scores.targetLogits;
     final double[] partial = new double[n];
-    dev.lmhead.tensor.Parallel.forRange(n, 16, (a, b) -> {
+    Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
         int t = targets[r], off = r * s;
         if (loss.ignored(t)) {
@@ -140,18 +152,18 @@ public final class SampledSoftmax implements OutputLayer {
           continue;
         }
         float ot = zt[r] - (subtractLogQ ? (float) (logS + proposal.logQ(t)) : 0f);
-        float m = ot;
-        for (int j = 0; j < s; j++) {
-          float o = (removeAccidentalHits && sample[j] == t) ? Float.NEGATIVE_INFINITY : z[off + j] - corr[j];
-          z[off + j] = o;
-          if (o > m) m = o;
+        if (subtractLogQ) Vec.axpy(-1f, corr, 0, z, off, s);
+        if (hits != null) {
+          int[] at = hits.get(t);
+          if (at != null) for (int j : at) z[off + j] = Float.NEGATIVE_INFINITY;
         }
-        double sum = dev.lmhead.tensor.Vec.expShiftInPlace(z, off, s, m); // exp(-inf) = 0 for dropped hits
+        float m = Math.max(ot, Vec.max(z, off, s));
+        double sum = Vec.expShiftInPlace(z, off, s, m); // exp(-inf) = 0 for dropped hits
         double et = Math.exp((double) ot - m);
         sum += et;
         double lse = m + Math.log(sum);
         partial[r] = lse - ot;
-        dev.lmhead.tensor.Vec.scale(z, off, s, (float) (scale / sum));
+        Vec.scale(z, off, s, (float) (scale / sum));
         zt[r] = (float) (scale * (et / sum - 1.0));
       }
     });
@@ -162,6 +174,17 @@ public final class SampledSoftmax implements OutputLayer {
     }
     scores.backward(hidden, n, targets, loss, sample, s, gradHidden);
     return loss.reduce(total, count);
+  }
+
+  private static Map<Integer, int[]> positions(int[] sample) {
+    Map<Integer, int[]> at = new HashMap<>();
+    for (int j = 0; j < sample.length; j++) {
+      int[] prev = at.get(sample[j]);
+      int[] next = prev == null ? new int[1] : Arrays.copyOf(prev, prev.length + 1);
+      next[next.length - 1] = j;
+      at.put(sample[j], next);
+    }
+    return at;
   }
 
   @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }

@@ -96,6 +96,30 @@ class NceSoftmaxTest {
     assertTrue(l > 390, "row 2 pays about 2·200 nats: " + l);
   }
 
+  /** The vectorised noise terms equal their scalar definition lane by lane, tails and extremes included. */
+  @Test
+  void vectorisedNoiseTermsMatchScalar() {
+    Rng rng = new Rng(9);
+    for (int s : new int[] {1, 7, 8, 16, 37, 1024}) {
+      float[] z = new float[s + 3], corr = new float[s];
+      for (int j = 0; j < z.length; j++) z[j] = (float) (rng.gaussian() * 10);
+      for (int j = 0; j < s; j++) corr[j] = (float) (rng.gaussian() * 3);
+      if (s > 2) { z[3] = 300f; z[4] = -300f; }
+      float[] ref = z.clone();
+      double expected = 0;
+      for (int j = 0; j < s; j++) {
+        float x = ref[3 + j] - corr[j];
+        expected += NceSoftmax.softplus(x);
+        ref[3 + j] = 0.5f * NceSoftmax.sigmoid(x);
+        assertEquals(SamplingTests.softplus(x), NceSoftmax.softplus(x), 1e-6 * Math.max(1, Math.abs(x)));
+        assertEquals(1 / (1 + Math.exp(-x)), NceSoftmax.sigmoid(x), 1e-7);
+      }
+      double got = NceSoftmax.noiseTerms(z, 3, corr, s, 0.5f);
+      assertEquals(expected, got, 1e-5 * Math.max(1, expected), "s=" + s);
+      assertArrayEquals(ref, z, "s=" + s);
+    }
+  }
+
   /** Finite differences of the NCE objective with a fixed noise sample holding duplicates and targets. */
   @Test
   void gradientsOfTheNceObjective() {

@@ -162,6 +162,12 @@ class SampledSoftmaxTest {
     assertEquals(8, first.length);
     a.forwardBackward(x, 2, t, null);
     assertFalse(Arrays.equals(first, a.lastSample()), "the next call draws again");
+    long state = a.samplerState();
+    a.forwardBackward(x, 2, t, null);
+    int[] third = a.lastSample();
+    a.setSamplerState(state);
+    a.forwardBackward(x, 2, t, null);
+    assertArrayEquals(third, a.lastSample(), "a restored sampler state draws the same sample");
     a.fixSample(new int[] {1, 2});
     a.forwardBackward(x, 2, t, null);
     assertArrayEquals(new int[] {1, 2}, a.lastSample());
