@@ -72,7 +72,7 @@ class NceSoftmaxTest {
     CandidateSampler q = h.noise();
     float[] x = {0.3f, -1.2f, 0.7f};
     double[] delta = new double[v];
-    for (int w = 0; w < v; w++) delta[w] = SamplingTests.logit(x, 0, full.weight.data, full.bias.data, d, w) - Math.log(3 * q.q(w));
+    for (int w = 0; w < v; w++) delta[w] = SamplingReference.logit(x, 0, full.weight.data, full.bias.data, d, w) - Math.log(3 * q.q(w));
     double sig2 = 1 / (1 + Math.exp(-delta[2]));
     double expected = -Math.log(sig2);
     for (int w : new int[] {2, 0, 5}) expected -= Math.log(1 - 1 / (1 + Math.exp(-delta[w])));
@@ -111,7 +111,7 @@ class NceSoftmaxTest {
         float x = ref[3 + j] - corr[j];
         expected += NceSoftmax.softplus(x);
         ref[3 + j] = 0.5f * NceSoftmax.sigmoid(x);
-        assertEquals(SamplingTests.softplus(x), NceSoftmax.softplus(x), 1e-6 * Math.max(1, Math.abs(x)));
+        assertEquals(SamplingReference.softplus(x), NceSoftmax.softplus(x), 1e-6 * Math.max(1, Math.abs(x)));
         assertEquals(1 / (1 + Math.exp(-x)), NceSoftmax.sigmoid(x), 1e-7);
       }
       double got = NceSoftmax.noiseTerms(z, 3, corr, s, 0.5f);
@@ -137,10 +137,10 @@ class NceSoftmaxTest {
         double l = h.forwardBackwardWithSample(x, n, t, gh, loss, rl, sample);
         float[] w = h.full().weight.data, b = bias ? h.full().bias.data : null;
         double[] rows = new double[n];
-        double ref = SamplingTests.nceLoss(x, n, t, w, b, d, sample, h.noise(), loss, rows);
+        double ref = SamplingReference.nceLoss(x, n, t, w, b, d, sample, h.noise(), loss, rows);
         HeadContract.assertFiniteClose(ref, l, 1e-5 * Math.max(1, Math.abs(ref)), what + ": loss");
         for (int r = 0; r < n; r++) assertEquals(rows[r], rl[r], 1e-5 * Math.max(1, Math.abs(rows[r])), what + ": row " + r);
-        java.util.function.DoubleSupplier f = () -> SamplingTests.nceLoss(x, n, t, w, b, d, sample, h.noise(), loss, null);
+        java.util.function.DoubleSupplier f = () -> SamplingReference.nceLoss(x, n, t, w, b, d, sample, h.noise(), loss, null);
         GradCheck.check(what + " d/dhidden", x, gh, f, 100, 24);
         for (Parameter p : h.parameters()) GradCheck.check(what + " d/d" + p.name(), p.data, p.grad.clone(), f, 100, 25);
       }
@@ -170,11 +170,11 @@ class NceSoftmaxTest {
    */
   @Test
   void trainingLowersTheExactLoss() {
-    SamplingTests.Problem p = SamplingTests.problem(31);
+    SamplingReference.Problem p = SamplingReference.problem(31);
     NceSoftmax h = new NceSoftmax(p.v(), p.d(), true, null, new Rng(32), p.counts(), 0.75, 40, 33);
-    double before = SamplingTests.exactNll(h, p);
-    SamplingTests.sgd(h, p, 300, 128, 2.0f);
-    double after = SamplingTests.exactNll(h, p);
+    double before = SamplingReference.exactNll(h, p);
+    SamplingReference.sgd(h, p, 300, 128, 2.0f);
+    double after = SamplingReference.exactNll(h, p);
     System.out.printf("nce: exact NLL %.4f -> %.4f%n", before, after);
     assertTrue(after < before - 1.0, "exact NLL " + before + " -> " + after);
   }

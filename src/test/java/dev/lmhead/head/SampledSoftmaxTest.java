@@ -101,7 +101,7 @@ class SampledSoftmaxTest {
       FullSoftmax full = new FullSoftmax(v, d, true, null, new Rng(1));
       SampledSoftmax s = new SampledSoftmax(full, q, 4, true, remove, 2);
       double[] o = new double[v];
-      for (int w = 0; w < v; w++) o[w] = SamplingTests.logit(x, 0, full.weight.data, full.bias.data, d, w) - Math.log(4 * q.q(w));
+      for (int w = 0; w < v; w++) o[w] = SamplingReference.logit(x, 0, full.weight.data, full.bias.data, d, w) - Math.log(4 * q.q(w));
       double z = Math.exp(o[2]) + Math.exp(o[0]) + Math.exp(o[5]) + (remove ? 0 : 2 * Math.exp(o[2]));
       double expected = Math.log(z) - o[2];
       double got = s.forwardBackwardWithSample(x, 1, t, new float[d], Loss.SUM, null, sample);
@@ -139,10 +139,10 @@ class SampledSoftmaxTest {
           double l = s.forwardBackwardWithSample(x, n, t, gh, loss, rl, sample);
           float[] w = s.full().weight.data, b = s.full().bias.data;
           double[] rows = new double[n];
-          double ref = SamplingTests.sampledLoss(x, n, t, w, b, d, sample, s.proposal(), subtract, remove, loss, rows);
+          double ref = SamplingReference.sampledLoss(x, n, t, w, b, d, sample, s.proposal(), subtract, remove, loss, rows);
           HeadContract.assertFiniteClose(ref, l, 1e-5 * Math.max(1, Math.abs(ref)), what + ": loss");
           for (int r = 0; r < n; r++) assertEquals(rows[r], rl[r], 1e-5 * Math.max(1, Math.abs(rows[r])), what + ": row " + r);
-          java.util.function.DoubleSupplier f = () -> SamplingTests.sampledLoss(x, n, t, w, b, d, sample, s.proposal(), subtract, remove, loss, null);
+          java.util.function.DoubleSupplier f = () -> SamplingReference.sampledLoss(x, n, t, w, b, d, sample, s.proposal(), subtract, remove, loss, null);
           GradCheck.check(what + " d/dhidden", x, gh, f, 100, 24);
           for (Parameter p : s.parameters()) GradCheck.check(what + " d/d" + p.name(), p.data, p.grad.clone(), f, 100, 25);
         }
@@ -181,12 +181,12 @@ class SampledSoftmaxTest {
    */
   @Test
   void trainingLowersTheExactLoss() {
-    SamplingTests.Problem p = SamplingTests.problem(31);
+    SamplingReference.Problem p = SamplingReference.problem(31);
     for (CandidateSampler q : new CandidateSampler[] {CandidateSampler.logUniform(p.v()), CandidateSampler.unigram(p.counts(), 0.75)}) {
       SampledSoftmax s = new SampledSoftmax(p.v(), p.d(), true, null, new Rng(32), q, 40, true, true, 33);
-      double before = SamplingTests.exactNll(s, p);
-      SamplingTests.sgd(s, p, 300, 128, 1.0f);
-      double after = SamplingTests.exactNll(s, p);
+      double before = SamplingReference.exactNll(s, p);
+      SamplingReference.sgd(s, p, 300, 128, 1.0f);
+      double after = SamplingReference.exactNll(s, p);
       System.out.printf("sampled (%s): exact NLL %.4f -> %.4f%n", q.name(), before, after);
       assertTrue(after < before - 1.0, q.name() + ": exact NLL " + before + " -> " + after);
     }

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * V = 33,278 (WikiText-2), d = 256, N = 2,048 Zipf targets. Run after {@code mvn test-compile}:
  * <pre>
  *   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
- *     -cp target/classes:target/test-classes:$(cat target/cp.txt) dev.lmhead.head.SamplingHeadsSpeed [repeats]
+ *     -cp target/classes:target/test-classes:$(cat target/cp.txt) dev.lmhead.head.SamplingHeadsSpeed [repeats [threads]]
  * </pre>
  * ({@code mvn dependency:build-classpath -Dmdep.outputFile=target/cp.txt} writes the classpath). Prints
  * the median, min and max milliseconds per call; the machine may be shared, so compare medians.
@@ -21,6 +21,7 @@ import java.util.Arrays;
 public final class SamplingHeadsSpeed {
   public static void main(String[] args) {
     int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+    if (args.length > 1) Parallel.setThreads(Integer.parseInt(args[1]));
     int v = 33_278, d = 256, n = 2048;
     Rng rng = new Rng(1);
     float[] h = TestData.gaussian(rng, n * d, 1);

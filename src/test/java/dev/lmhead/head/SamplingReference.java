@@ -5,8 +5,8 @@ import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
 
 /** Double-precision references of the sampled objectives and a small synthetic training problem. */
-final class SamplingTests {
-  private SamplingTests() {}
+final class SamplingReference {
+  private SamplingReference() {}
 
   /** Raw logit s(w) = h_r·W[w] + b[w] in double. */
   static double logit(float[] h, int r, float[] w, float[] b, int d, int id) {
