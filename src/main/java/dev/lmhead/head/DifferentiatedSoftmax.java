@@ -1,0 +1,252 @@
+package dev.lmhead.head;
+
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Differentiated softmax (D-softmax; Chen, Grangier &amp; Auli 2016): a full softmax whose output matrix
+ * is block-diagonal. The frequency-sorted vocabulary is split into bands by {@code cutoffs}
+ * (c_1 &lt; c_2 &lt; ... gives bands [0, c_1), [c_1, c_2), ..., [c_last, V)) and the hidden vector into
+ * contiguous slices of widths {@code dims} (d_0 + d_1 + ... = d). Band b's logits use only its slice:
+ * <pre>
+ *   s(w) = h[o_b .. o_b + d_b) · W_b[w − c_b] + bias[w]     for w in band b,  W_b: [size_b, d_b]
+ *   log P(w|h) = s(w) − logsumexp_{v &lt; V} s(v)              (one exact softmax over all V logits)
+ * </pre>
+ * so frequent words get more capacity and the output costs Σ_b size_b·d_b instead of V·d
+ * multiply-adds per row. Everything (training, evaluation, top-k) is exact.
+ *
+ * <p>Defaults when not given: cutoffs {@link AdaptiveSoftmax#defaultCutoffs} (V/16 and V/4 rounded to
+ * 1-2-5 values), and dims halving per band, {@link #defaultDims}. Parameters {@code bands.b.weight}
+ * [size_b, d_b] and {@code bias} [V]. There is no [V, d] matrix, so it cannot be tied to a full input
+ * embedding.
+ */
+public final class DifferentiatedSoftmax implements OutputLayer {
+  private static final long BLOCK_FLOATS = 16L << 20;
+  private static final int MIN_BLOCK_ROWS = 256;
+
+  private final int vocab, dim;
+  private final int[] cutoffs, dims;
+  /** start id and hidden-slice offset of each band (length bands + 1: the last entries are V and d). */
+  private final int[] starts, offsets;
+  public final Parameter[] bands;
+  public final Parameter bias; // null without bias
+  private float[] logits = new float[0];
+
+  /**
+   * @param cutoffs ascending band boundaries in (0, V), without V; null for the default
+   *                ({@link AdaptiveSoftmax#defaultCutoffs}, no cutoffs when V = 1); empty for one band
+   *                (then it is a full softmax)
+   * @param dims    slice width per band (cutoffs.length + 1 entries, each >= 1, summing to dim); null
+   *                or empty for {@link #defaultDims}
+   */
+  public DifferentiatedSoftmax(int vocab, int dim, int[] cutoffs, int[] dims, boolean useBias, Rng rng) {
+    if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);
+    if (dim < 1) throw new IllegalArgumentException("input dimension must be >= 1, got " + dim);
+    int[] c = cutoffs == null ? (vocab < 2 ? new int[0] : AdaptiveSoftmax.defaultCutoffs(vocab)) : cutoffs.clone();
+    for (int i = 0; i < c.length; i++) {
+      if (c[i] <= (i == 0 ? 0 : c[i - 1]) || c[i] >= vocab) {
+        throw new IllegalArgumentException("d-softmax cutoffs must be strictly ascending in (0, " + vocab + "), got " + Arrays.toString(c));
+      }
+    }
+    int nb = c.length + 1;
+    int[] ds = dims == null || dims.length == 0 ? defaultDims(dim, nb) : dims.clone();
+    if (ds.length != nb) throw new IllegalArgumentException("d-softmax needs " + nb + " band dims for cutoffs " + Arrays.toString(c) + ", got " + Arrays.toString(ds));
+    long sum = 0;
+    for (int x : ds) {
+      if (x < 1) throw new IllegalArgumentException("d-softmax band dims must be >= 1, got " + Arrays.toString(ds));
+      sum += x;
+    }
+    if (sum != dim) throw new IllegalArgumentException("d-softmax band dims " + Arrays.toString(ds) + " sum to " + sum + ", not the input dimension " + dim);
+    this.vocab = vocab;
+    this.dim = dim;
+    this.cutoffs = c;
+    this.dims = ds;
+    this.starts = new int[nb + 1];
+    this.offsets = new int[nb + 1];
+    for (int b = 0; b < nb; b++) {
+      starts[b + 1] = b < c.length ? c[b] : vocab;
+      offsets[b + 1] = offsets[b] + ds[b];
+    }
+    this.bands = new Parameter[nb];
+    for (int b = 0; b < nb; b++) {
+      bands[b] = new Parameter("bands." + b + ".weight", starts[b + 1] - starts[b], ds[b]);
+      float r = (float) (1.0 / Math.sqrt(ds[b])); // nn.Linear(d_b, size_b)'s default bound
+      rng.fillUniform(bands[b].data, -r, r);
+    }
+    if (useBias) {
+      bias = new Parameter("bias", vocab);
+      for (int b = 0; b < nb; b++) {
+        float r = (float) (1.0 / Math.sqrt(ds[b]));
+        for (int w = starts[b]; w < starts[b + 1]; w++) bias.data[w] = rng.uniform(-r, r);
+      }
+    } else {
+      bias = null;
+    }
+  }
+
+  /**
+   * The default slice widths: band b gets a share proportional to 2^-b (each band half the previous),
+   * {@code d_b = max(1, floor(d·2^-b / Σ_i 2^-i))}, and the rounding remainder goes to band 0 (so
+   * d = 256 with 3 bands gives 147, 73, 36; d = 512 gives 293, 146, 73).
+   * @throws IllegalArgumentException when d < number of bands
+   */
+  public static int[] defaultDims(int dim, int nBands) {
+    if (nBands < 1) throw new IllegalArgumentException("need at least one band, got " + nBands);
+    if (dim < nBands) throw new IllegalArgumentException("d-softmax needs an input dimension >= its " + nBands + " bands, got " + dim);
+    double norm = 0;
+    for (int b = 0; b < nBands; b++) norm += Math.scalb(1.0, -b);
+    int[] ds = new int[nBands];
+    int sum = 0;
+    for (int b = 0; b < nBands; b++) {
+      ds[b] = Math.max(1, (int) Math.floor(dim * Math.scalb(1.0, -b) / norm));
+      sum += ds[b];
+    }
+    ds[0] += dim - sum;
+    // the max(1, ·) floors can overshoot for d close to the number of bands: take the excess one by
+    // one from the widest band (the first among equals) until band 0 has at least 1
+    while (ds[0] < 1) {
+      int w = 1;
+      for (int b = 2; b < nBands; b++) if (ds[b] > ds[w]) w = b;
+      ds[w]--;
+      ds[0]++;
+    }
+    return ds;
+  }
+
+  @Override public int vocabSize() { return vocab; }
+  @Override public int inputDim() { return dim; }
+  @Override public String type() { return "dsoftmax"; }
+  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
+  @Override public HeadSpec spec() { return null; }
+
+  public int[] cutoffs() { return cutoffs.clone(); }
+  public int[] dims() { return dims.clone(); }
+
+  @Override
+  public List<Parameter> parameters() {
+    List<Parameter> ps = new ArrayList<>(Arrays.asList(bands));
+    if (bias != null) ps.add(bias);
+    return ps;
+  }
+
+  private int blockRows(int n) {
+    return (int) Math.max(1, Math.min(n, Math.max(MIN_BLOCK_ROWS, BLOCK_FLOATS / vocab)));
+  }
+
+  private float[] logitsBuffer(int rows) {
+    if (logits.length < rows * vocab) logits = new float[rows * vocab];
+    return logits;
+  }
+
+  /** out[0..rows) = the V logits of hidden rows [r0, r0+rows), band by band. */
+  private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
+    for (int b = 0; b < bands.length; b++) {
+      int size = starts[b + 1] - starts[b];
+      Blas.get().sgemm(false, true, rows, size, dims[b], 1f, hidden, r0 * dim + offsets[b], dim,
+          bands[b].data, 0, dims[b], 0f, out, starts[b], vocab);
+    }
+    if (bias != null) {
+      Parallel.forRange(rows, 8, (a, b) -> {
+        for (int r = a; r < b; r++) Vec.add(bias.data, 0, out, r * vocab, vocab);
+      });
+    }
+  }
+
+  @Override
+  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
+    int count = loss.validate(targets, n, vocab);
+    float scale = loss.gradScale(count);
+    int block = blockRows(n);
+    float[] g = logitsBuffer(block);
+    double total = 0;
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, g);
+      double[] partial = new double[rows];
+      // fused: logits -> scale * (softmax - onehot), and the row's NLL
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          int off = r * vocab, t = targets[base + r];
+          if (loss.ignored(t)) { Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
+          float target = g[off + t];
+          float m = Vec.max(g, off, vocab);
+          double s = Vec.expShiftInPlace(g, off, vocab, m);
+          partial[r] = m + Math.log(s) - target;
+          Vec.scale(g, off, vocab, (float) (scale / s));
+          g[off + t] -= scale;
+        }
+      });
+      for (int r = 0; r < rows; r++) {
+        total += partial[r];
+        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
+      }
+      for (int b = 0; b < bands.length; b++) {
+        int size = starts[b + 1] - starts[b];
+        if (gradHidden != null) {
+          Blas.get().sgemm(false, false, rows, dims[b], size, 1f, g, starts[b], vocab, bands[b].data, 0, dims[b],
+              0f, gradHidden, r0 * dim + offsets[b], dim);
+        }
+        Blas.get().sgemm(true, false, size, dims[b], rows, 1f, g, starts[b], vocab, hidden, r0 * dim + offsets[b], dim,
+            1f, bands[b].grad, 0, dims[b]);
+      }
+      if (bias != null) {
+        Parallel.forRange(vocab, 1024, (a, b) -> {
+          for (int r = 0; r < rows; r++) Vec.add(g, r * vocab + a, bias.grad, a, b - a);
+        });
+      }
+    }
+    return loss.reduce(total, count);
+  }
+
+  @Override
+  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
+    Loss.checkTargets(targets, n, vocab);
+    int block = blockRows(n);
+    float[] lg = logitsBuffer(block);
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, lg);
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExp(lg, r * vocab, vocab);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void logProb(float[] hidden, int n, float[] out) {
+    computeLogits(hidden, 0, n, out);
+    Parallel.forRange(n, 4, (a, b) -> {
+      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab);
+    });
+  }
+
+  @Override
+  public TopK topK(float[] hidden, int n, int k) {
+    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
+    int[] ids = new int[n * k];
+    float[] vals = new float[n * k];
+    int block = blockRows(n);
+    float[] lg = logitsBuffer(block);
+    for (int r0 = 0; r0 < n; r0 += block) {
+      final int rows = Math.min(block, n - r0), base = r0;
+      computeLogits(hidden, r0, rows, lg);
+      Parallel.forRange(rows, 4, (a, b) -> {
+        for (int r = a; r < b; r++) {
+          float lse = Vec.logSumExp(lg, r * vocab, vocab);
+          int o = (base + r) * k;
+          TopK.selectRow(lg, r * vocab, vocab, k, ids, vals, o);
+          for (int j = 0; j < k; j++) vals[o + j] -= lse;
+        }
+      });
+    }
+    return new TopK(n, k, ids, vals);
+  }
+}

@@ -1,0 +1,189 @@
+package dev.lmhead.head;
+
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
+import java.util.Arrays;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Noise-contrastive estimation (Mnih &amp; Teh 2012; faster-rnnlm's {@code -nce}). Training costs
+ * O(n·k·d) per call; evaluation is exact.
+ *
+ * <p><b>Training objective.</b> Each {@link #forwardBackward} call draws k noise ids n_1..n_k from the
+ * noise distribution Q ({@link CandidateSampler}, unigram^α with α = 0.75 by default), independently
+ * and with replacement, shared by all rows. The model's unnormalised log-probability of w is its raw
+ * logit {@code s(w) = h·W[w] + b[w]} with <b>log Z fixed at 0</b> (self-normalisation, as in Mnih &amp;
+ * Teh; no learned normaliser). With {@code Δ(w) = s(w) − log(k·Q(w))} (the log-odds that w came from
+ * the data rather than the noise), row r with target t has the binary logistic loss
+ * <pre>
+ *   L_r = −log σ(Δ(t)) − Σ_{j=1..k} log(1 − σ(Δ(n_j)))  =  softplus(−Δ(t)) + Σ_j softplus(Δ(n_j))
+ * </pre>
+ * with gradients {@code dL_r/ds(t) = σ(Δ(t)) − 1} and {@code dL_r/ds(n_j) = σ(Δ(n_j))}. Noise draws
+ * equal to the target are kept as noise terms (NCE's definition; no accidental-hit removal). The loss
+ * is reduced as {@link Loss} says; with {@code Reduction.NONE} {@code rowLoss} holds L_r, not the NLL.
+ *
+ * <p><b>Evaluation.</b> {@link #logProb}, {@link #targetLogProb}, {@link #topK}, {@link #predict} are
+ * the exact full softmax over the same {@code weight} and {@code bias} (a {@link FullSoftmax} holding
+ * them): they normalise explicitly, so perplexities do not rely on the self-normalisation. Weight
+ * tying works as for FullSoftmax.
+ */
+public final class NceSoftmax implements OutputLayer {
+  /** Mnih &amp; Teh's and word2vec's unigram exponent. */
+  public static final double DEFAULT_ALPHA = 0.75;
+
+  private final FullSoftmax full;
+  private final CandidateSampler noise;
+  private final int k;
+  private Rng sampler;
+  private final SampledScores scores;
+  private final int vocab, dim;
+  private int[] drawn;
+  private int[] fixedSample;
+
+  /**
+   * A new full-softmax layer (weights as {@link FullSoftmax}'s constructor makes them) trained by NCE
+   * with unigram^alpha noise built from {@code counts}.
+   *
+   * @param tiedWeight  an input embedding [V, d] to share, or null
+   * @param counts      training unigram counts by word id
+   * @param alpha       noise exponent ({@link #DEFAULT_ALPHA})
+   * @param k           noise samples per call, shared by all rows
+   */
+  public NceSoftmax(int vocab, int dim, boolean useBias, Parameter tiedWeight, Rng initRng,
+                    long[] counts, double alpha, int k, long samplerSeed) {
+    this(new FullSoftmax(vocab, dim, useBias, tiedWeight, initRng), CandidateSampler.unigram(counts, alpha), k, samplerSeed);
+  }
+
+  /** NCE training of an existing full softmax (its Parameters are shared, not copied), any noise Q. */
+  public NceSoftmax(FullSoftmax full, CandidateSampler noise, int k, long samplerSeed) {
+    if (noise.vocabSize() != full.vocabSize()) {
+      throw new IllegalArgumentException("noise distribution covers " + noise.vocabSize() + " words, the head " + full.vocabSize());
+    }
+    if (k < 1) throw new IllegalArgumentException("number of noise samples must be >= 1, got " + k);
+    this.full = full;
+    this.noise = noise;
+    this.k = k;
+    this.sampler = new Rng(samplerSeed);
+    this.vocab = full.vocabSize();
+    this.dim = full.inputDim();
+    this.scores = new SampledScores(full.weight, full.bias, dim);
+    this.drawn = new int[k];
+  }
+
+  @Override public int vocabSize() { return vocab; }
+  @Override public int inputDim() { return dim; }
+  @Override public String type() { return "nce"; }
+  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
+  @Override public HeadSpec spec() { return null; }
+  @Override public List<Parameter> parameters() { return full.parameters(); }
+
+  public FullSoftmax full() { return full; }
+  public CandidateSampler noise() { return noise; }
+  public int noiseSamples() { return k; }
+
+  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
+  public long samplerState() { return sampler.state(); }
+
+  /** Restores {@link #samplerState()}. */
+  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+
+  /** Tests: use this noise sample in every following call; null to draw again. */
+  void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
+
+  int[] lastSample() { return drawn.clone(); }
+
+  @Override
+  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
+    loss.validate(targets, n, vocab);
+    if (fixedSample != null) {
+      drawn = fixedSample.clone();
+    } else {
+      if (drawn.length != k) drawn = new int[k];
+      noise.sample(sampler, k, drawn);
+    }
+    return forwardBackwardWithSample(hidden, n, targets, gradHidden, loss, rowLoss, drawn);
+  }
+
+  /** The training step with a given noise sample (its length is k here). */
+  double forwardBackwardWithSample(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss,
+                                   float[] rowLoss, int[] sample) {
+    int count = loss.validate(targets, n, vocab);
+    final int s = sample.length;
+    for (int j = 0; j < s; j++) {
+      if (sample[j] < 0 || sample[j] >= vocab) throw new IllegalArgumentException("noise id " + sample[j] + " is outside [0, " + vocab + ")");
+    }
+    final float scale = loss.gradScale(count);
+    final double logK = Math.log(s);
+    final float[] corr = new float[s];
+    for (int j = 0; j < s; j++) corr[j] = (float) (logK + noise.logQ(sample[j]));
+    scores.forward(hidden, n, targets, loss, sample, s);
+    final float[] z = scores.sampleLogits, zt = scores.targetLogits;
+    final double[] partial = new double[n];
+    Parallel.forRange(n, 16, (a, b) -> {
+      for (int r = a; r < b; r++) {
+        int t = targets[r], off = r * s;
+        if (loss.ignored(t)) {
+          Arrays.fill(z, off, off + s, 0f);
+          zt[r] = 0f;
+          partial[r] = 0;
+          continue;
+        }
+        float dt = zt[r] - (float) (logK + noise.logQ(t));
+        double l = softplus(-dt);
+        zt[r] = scale * (sigmoid(dt) - 1f);
+        partial[r] = l + noiseTerms(z, off, corr, s, scale);
+      }
+    });
+    double total = 0;
+    for (int r = 0; r < n; r++) {
+      total += partial[r];
+      if (rowLoss != null) rowLoss[r] = (float) partial[r];
+    }
+    scores.backward(hidden, n, targets, loss, sample, s, gradHidden);
+    return loss.reduce(total, count);
+  }
+
+  /**
+   * For Δ_j = z[off+j] − corr[j]: returns Σ_j softplus(Δ_j) and overwrites z[off+j] with scale·σ(Δ_j).
+   * Vectorised; each lane computes exactly what {@link #softplus} and {@link #sigmoid} do.
+   */
+  static double noiseTerms(float[] z, int off, float[] corr, int s, float scale) {
+    VectorSpecies<Float> sp = Vec.S;
+    FloatVector acc = FloatVector.zero(sp), one = FloatVector.broadcast(sp, 1f);
+    int j = 0;
+    for (int ub = sp.loopBound(s); j < ub; j += sp.length()) {
+      FloatVector x = FloatVector.fromArray(sp, z, off + j).sub(FloatVector.fromArray(sp, corr, j));
+      FloatVector e = Vec.exp(x.abs().neg());
+      acc = acc.add(x.max(0f).add(Vec.log1pUnit(e)));
+      FloatVector inv = one.div(one.add(e));
+      inv.blend(e.mul(inv), x.lt(0f)).mul(scale).intoArray(z, off + j);
+    }
+    double l = Vec.hsum(acc);
+    for (; j < s; j++) {
+      float x = z[off + j] - corr[j];
+      l += softplus(x);
+      z[off + j] = scale * sigmoid(x);
+    }
+    return l;
+  }
+
+  /** log(1 + e^x), stable for any x. */
+  static float softplus(float x) {
+    return Math.max(x, 0f) + Vec.log1pUnit(Vec.exp(-Math.abs(x)));
+  }
+
+  /** 1 / (1 + e^{-x}), stable for any x. */
+  static float sigmoid(float x) {
+    float e = Vec.exp(-Math.abs(x));
+    float inv = 1f / (1f + e);
+    return x >= 0 ? inv : e * inv;
+  }
+
+  @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }
+  @Override public void logProb(float[] hidden, int n, float[] out) { full.logProb(hidden, n, out); }
+  @Override public TopK topK(float[] hidden, int n, int k) { return full.topK(hidden, n, k); }
+}

@@ -1,0 +1,193 @@
+package dev.lmhead.head;
+
+import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Parallel;
+import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sampled softmax (importance sampling: Bengio &amp; Senécal 2008; Jean et al. 2015; TensorFlow's
+ * {@code sampled_softmax_loss}). Training costs O(n·S·d) per call instead of O(n·V·d); evaluation is
+ * exact.
+ *
+ * <p><b>Training objective.</b> Each {@link #forwardBackward} call draws S ids w_1..w_S from the
+ * proposal Q ({@link CandidateSampler}: log-uniform or unigram^α), independently and <em>with
+ * replacement</em>, shared by all n rows. With raw logits {@code s(w) = h·W[w] + b[w]} and the
+ * expected count of w in the sample {@code S·Q(w)}, the corrected logits are
+ * <pre>
+ *   o(w) = s(w) − log(S·Q(w))          (subtractLogQ; o(w) = s(w) without it)
+ * </pre>
+ * for the target and for every draw (a duplicated draw is a separate term). Row r's loss is the
+ * cross-entropy of its target over [target, w_1..w_S]:
+ * <pre>
+ *   L_r = −o(t) + log( exp(o(t)) + Σ_{j: w_j ≠ t} exp(o(w_j)) )
+ * </pre>
+ * — accidental hits (draws equal to the row's target) are dropped for that row (logit −∞) when
+ * removeAccidentalHits is set (TensorFlow's default), otherwise kept. Σ_j exp(s(w_j))/(S·Q(w_j)) is
+ * the importance-sampling estimate of Σ_w exp(s(w)). Since the same log S is subtracted from every
+ * term, the softmax is the same as with TensorFlow's −log Q alone. The loss is then reduced as
+ * {@link Loss} says (ignored rows: zero loss and gradient); with {@code Reduction.NONE} {@code rowLoss}
+ * holds the per-row sampled objective L_r, not the exact NLL.
+ *
+ * <p><b>Evaluation.</b> {@link #logProb}, {@link #targetLogProb}, {@link #topK}, {@link #predict} are
+ * those of a {@link FullSoftmax} holding the same {@code weight} and {@code bias} Parameters: exact,
+ * normalised, and perplexities comparable with every other head. Weight tying works as for
+ * FullSoftmax.
+ *
+ * <p>The sampler's random stream is its own ({@code samplerSeed}), separate from initialisation.
+ */
+public final class SampledSoftmax implements OutputLayer {
+  private final FullSoftmax full;
+  private final CandidateSampler proposal;
+  private final int samples;
+  private final boolean subtractLogQ, removeAccidentalHits;
+  private Rng sampler;
+  private final SampledScores scores;
+  private final int vocab, dim;
+  private int[] drawn;
+  /** When not null, every forwardBackward uses this sample instead of drawing (tests). */
+  private int[] fixedSample;
+
+  /**
+   * A new full-softmax layer (weights as {@link FullSoftmax}'s constructor makes them) trained by
+   * sampled softmax.
+   *
+   * @param tiedWeight   an input embedding [V, d] to share, or null
+   * @param initRng      initialises weight (unless tied) and bias
+   * @param proposal     Q over the V ids
+   * @param samples      S >= 1 draws per call, shared by all rows
+   * @param samplerSeed  seed of the sampler's own {@link Rng}
+   */
+  public SampledSoftmax(int vocab, int dim, boolean useBias, Parameter tiedWeight, Rng initRng,
+                        CandidateSampler proposal, int samples, boolean subtractLogQ, boolean removeAccidentalHits,
+                        long samplerSeed) {
+    this(new FullSoftmax(vocab, dim, useBias, tiedWeight, initRng), proposal, samples, subtractLogQ,
+        removeAccidentalHits, samplerSeed);
+  }
+
+  /** Sampled-softmax training of an existing full softmax (its Parameters are shared, not copied). */
+  public SampledSoftmax(FullSoftmax full, CandidateSampler proposal, int samples, boolean subtractLogQ,
+                        boolean removeAccidentalHits, long samplerSeed) {
+    if (proposal.vocabSize() != full.vocabSize()) {
+      throw new IllegalArgumentException("proposal covers " + proposal.vocabSize() + " words, the head " + full.vocabSize());
+    }
+    if (samples < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + samples);
+    this.full = full;
+    this.proposal = proposal;
+    this.samples = samples;
+    this.subtractLogQ = subtractLogQ;
+    this.removeAccidentalHits = removeAccidentalHits;
+    this.sampler = new Rng(samplerSeed);
+    this.vocab = full.vocabSize();
+    this.dim = full.inputDim();
+    this.scores = new SampledScores(full.weight, full.bias, dim);
+    this.drawn = new int[samples];
+  }
+
+  @Override public int vocabSize() { return vocab; }
+  @Override public int inputDim() { return dim; }
+  @Override public String type() { return "sampled"; }
+  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
+  @Override public HeadSpec spec() { return null; }
+  @Override public List<Parameter> parameters() { return full.parameters(); }
+
+  public FullSoftmax full() { return full; }
+  public CandidateSampler proposal() { return proposal; }
+  public int samples() { return samples; }
+  public boolean subtractLogQ() { return subtractLogQ; }
+  public boolean removeAccidentalHits() { return removeAccidentalHits; }
+
+  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
+  public long samplerState() { return sampler.state(); }
+
+  /** Restores {@link #samplerState()}. */
+  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+
+  /** Tests: use this sample (ids in [0, V), any length >= 1) in every following call; null to draw again. */
+  void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
+
+  /** The sample used by the last {@link #forwardBackward} call. */
+  int[] lastSample() { return drawn.clone(); }
+
+  @Override
+  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
+    loss.validate(targets, n, vocab);
+    if (fixedSample != null) {
+      drawn = fixedSample.clone();
+    } else {
+      if (drawn.length != samples) drawn = new int[samples];
+      proposal.sample(sampler, samples, drawn);
+    }
+    return forwardBackwardWithSample(hidden, n, targets, gradHidden, loss, rowLoss, drawn);
+  }
+
+  /** The training step with a given sample (ids in [0, V), with repetitions as drawn). */
+  double forwardBackwardWithSample(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss,
+                                   float[] rowLoss, int[] sample) {
+    int count = loss.validate(targets, n, vocab);
+    final int s = sample.length;
+    for (int j = 0; j < s; j++) {
+      if (sample[j] < 0 || sample[j] >= vocab) throw new IllegalArgumentException("sampled id " + sample[j] + " is outside [0, " + vocab + ")");
+    }
+    final float scale = loss.gradScale(count);
+    final double logS = Math.log(s);
+    final float[] corr = new float[s];
+    if (subtractLogQ) for (int j = 0; j < s; j++) corr[j] = (float) (logS + proposal.logQ(sample[j]));
+    // positions of each sampled id in the sample, for accidental-hit removal
+    final Map<Integer, int[]> hits = removeAccidentalHits ? positions(sample) : null;
+    scores.forward(hidden, n, targets, loss, sample, s);
+    final float[] z = scores.sampleLogits, zt = scores.targetLogits;
+    final double[] partial = new double[n];
+    Parallel.forRange(n, 16, (a, b) -> {
+      for (int r = a; r < b; r++) {
+        int t = targets[r], off = r * s;
+        if (loss.ignored(t)) {
+          Arrays.fill(z, off, off + s, 0f);
+          zt[r] = 0f;
+          partial[r] = 0;
+          continue;
+        }
+        float ot = zt[r] - (subtractLogQ ? (float) (logS + proposal.logQ(t)) : 0f);
+        if (subtractLogQ) Vec.axpy(-1f, corr, 0, z, off, s);
+        if (hits != null) {
+          int[] at = hits.get(t);
+          if (at != null) for (int j : at) z[off + j] = Float.NEGATIVE_INFINITY;
+        }
+        float m = Math.max(ot, Vec.max(z, off, s));
+        double sum = Vec.expShiftInPlace(z, off, s, m); // exp(-inf) = 0 for dropped hits
+        double et = Math.exp((double) ot - m);
+        sum += et;
+        double lse = m + Math.log(sum);
+        partial[r] = lse - ot;
+        Vec.scale(z, off, s, (float) (scale / sum));
+        zt[r] = (float) (scale * (et / sum - 1.0));
+      }
+    });
+    double total = 0;
+    for (int r = 0; r < n; r++) {
+      total += partial[r];
+      if (rowLoss != null) rowLoss[r] = (float) partial[r];
+    }
+    scores.backward(hidden, n, targets, loss, sample, s, gradHidden);
+    return loss.reduce(total, count);
+  }
+
+  private static Map<Integer, int[]> positions(int[] sample) {
+    Map<Integer, int[]> at = new HashMap<>();
+    for (int j = 0; j < sample.length; j++) {
+      int[] prev = at.get(sample[j]);
+      int[] next = prev == null ? new int[1] : Arrays.copyOf(prev, prev.length + 1);
+      next[next.length - 1] = j;
+      at.put(sample[j], next);
+    }
+    return at;
+  }
+
+  @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }
+  @Override public void logProb(float[] hidden, int n, float[] out) { full.logProb(hidden, n, out); }
+  @Override public TopK topK(float[] hidden, int n, int k) { return full.topK(hidden, n, k); }
+}
