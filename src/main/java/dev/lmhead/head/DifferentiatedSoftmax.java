@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,7 +28,58 @@ import java.util.List;
  * embedding.
  */
 public final class DifferentiatedSoftmax implements OutputLayer {
-  private static final long BLOCK_FLOATS = 16L << 20;
+  public static final HeadOption BANDS = HeadOption.of("bands", HeadOption.Kind.INT_LIST, "",
+      "dsoftmax: ascending frequency-band boundaries, e.g. 2000,10000 (default: as adaptive's cutoffs, scaled to V).");
+  public static final HeadOption BAND_DIMS = HeadOption.of("band-dims", HeadOption.Kind.INT_LIST, "",
+      "dsoftmax: hidden-slice width per band, summing to the hidden size, e.g. 200,100,50 (default: halving per band).");
+
+  /**
+   * {@code --head dsoftmax}.
+   *
+   * @param bias     output bias [V]
+   * @param bands    band boundaries (empty: the default, {@link AdaptiveSoftmax#defaultCutoffs})
+   * @param bandDims slice widths (empty: {@link #defaultDims})
+   */
+  public record Spec(boolean bias, int[] bands, int[] bandDims) implements HeadSpec {
+    public Spec {
+      if (bands == null) bands = new int[0];
+      if (bandDims == null) bandDims = new int[0];
+    }
+    @Override public String type() { return "dsoftmax"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      Spec r = resolve(vocab, dim);
+      return new DifferentiatedSoftmax(vocab, dim, r.bands, r.bandDims, bias, rng).withSpec(r);
+    }
+    @Override public Spec resolve(int vocab) {
+      return bands.length > 0 || vocab < 2 ? this : new Spec(bias, AdaptiveSoftmax.defaultCutoffs(vocab), bandDims);
+    }
+    /** With V and d known: the default bands and widths filled in, so checkpoints record them. */
+    Spec resolve(int vocab, int dim) {
+      Spec r = resolve(vocab);
+      return r.bandDims.length > 0 ? r : new Spec(bias, r.bands, defaultDims(dim, r.bands.length + 1));
+    }
+    @Override public String describe() {
+      return "dsoftmax(bands " + Arrays.toString(bands) + ", dims " + (bandDims.length == 0 ? "halving" : Arrays.toString(bandDims)) + ")";
+    }
+    @Override public void checkSizes(int vocab, int hidden) {
+      HeadSpec.checkFits("--hidden " + hidden + " x vocabulary " + vocab + " (d-softmax band weights)", (long) vocab * hidden);
+    }
+    @Override public long minParameters(int vocab, int hidden, boolean sharesEmbedding) { return vocab; }
+    @Override public boolean outputBias() { return bias; }
+    @Override public String tieRefusal() {
+      return "--tied is not supported with --head dsoftmax (its output matrix is block-diagonal, not the [V, d] embedding); use --no-tied";
+    }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("dsoftmax", "differentiated softmax", Spec.class,
+      List.of(FullSoftmax.BIAS, BANDS, BAND_DIMS),
+      o -> new Spec(o.bool(FullSoftmax.BIAS), o.ints(BANDS), o.ints(BAND_DIMS)), false);
+
+  private Spec spec;
+
+  DifferentiatedSoftmax withSpec(Spec s) { this.spec = s; return this; }
+
   private static final int MIN_BLOCK_ROWS = 256;
 
   private final int vocab, dim;
@@ -67,6 +119,7 @@ public final class DifferentiatedSoftmax implements OutputLayer {
     this.dim = dim;
     this.cutoffs = c;
     this.dims = ds;
+    this.spec = new Spec(useBias, c, ds);
     this.starts = new int[nb + 1];
     this.offsets = new int[nb + 1];
     for (int b = 0; b < nb; b++) {
@@ -122,8 +175,7 @@ public final class DifferentiatedSoftmax implements OutputLayer {
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "dsoftmax"; }
-  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
-  @Override public HeadSpec spec() { return null; }
+  @Override public Spec spec() { return spec; }
 
   public int[] cutoffs() { return cutoffs.clone(); }
   public int[] dims() { return dims.clone(); }
@@ -136,11 +188,11 @@ public final class DifferentiatedSoftmax implements OutputLayer {
   }
 
   private int blockRows(int n) {
-    return (int) Math.max(1, Math.min(n, Math.max(MIN_BLOCK_ROWS, BLOCK_FLOATS / vocab)));
+    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, vocab, n, MIN_BLOCK_ROWS);
   }
 
   private float[] logitsBuffer(int rows) {
-    if (logits.length < rows * vocab) logits = new float[rows * vocab];
+    logits = Workspace.grow(logits, (long) rows * vocab);
     return logits;
   }
 
@@ -175,11 +227,7 @@ public final class DifferentiatedSoftmax implements OutputLayer {
           int off = r * vocab, t = targets[base + r];
           if (loss.ignored(t)) { Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
           float target = g[off + t];
-          float m = Vec.max(g, off, vocab);
-          double s = Vec.expShiftInPlace(g, off, vocab, m);
-          partial[r] = m + Math.log(s) - target;
-          Vec.scale(g, off, vocab, (float) (scale / s));
-          g[off + t] -= scale;
+          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale) - target;
         }
       });
       for (int r = 0; r < rows; r++) {

@@ -54,7 +54,7 @@ public final class HeadOptions {
    */
   public <E extends Enum<E>> E choice(HeadOption o, Class<E> type) {
     String t = text(o);
-    for (E e : type.getEnumConstants()) if (e.name().toLowerCase(Locale.ROOT).equals(t)) return e;
+    for (E e : type.getEnumConstants()) if (name(e).equals(t)) return e;
     throw new IllegalArgumentException("unknown " + o.flag() + " '" + t + "' (expected " + names(type) + ")");
   }
 
@@ -63,14 +63,14 @@ public final class HeadOptions {
     StringBuilder b = new StringBuilder();
     Enum<?>[] cs = type.getEnumConstants();
     for (int i = 0; i < cs.length; i++) {
-      b.append(i == 0 ? "" : i == cs.length - 1 ? " or " : ", ").append(cs[i].name().toLowerCase(Locale.ROOT));
+      b.append(i == 0 ? "" : i == cs.length - 1 ? " or " : ", ").append(name(cs[i]));
     }
     return b.toString();
   }
 
-  /** Lower-case name of an enum constant, as written on the command line and in config.json. */
+  /** Lower-case name of an enum constant, '_' written '-', as on the command line and in config.json ({@code log-uniform}). */
   public static String name(Enum<?> e) {
-    return e.name().toLowerCase(Locale.ROOT);
+    return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   @Override public String toString() { return values.toString(); }

@@ -58,7 +58,7 @@ public final class HeadSpecJson implements JsonSerializer<HeadSpec>, JsonDeseria
   private static final class EnumJson implements JsonSerializer<Enum<?>>, JsonDeserializer<Enum<?>> {
     @Override
     public JsonElement serialize(Enum<?> e, Type t, JsonSerializationContext ctx) {
-      return new JsonPrimitive(e.name().toLowerCase(Locale.ROOT));
+      return new JsonPrimitive(HeadOptions.name(e));
     }
 
     @Override
@@ -66,7 +66,7 @@ public final class HeadSpecJson implements JsonSerializer<HeadSpec>, JsonDeseria
     public Enum<?> deserialize(JsonElement json, Type t, JsonDeserializationContext ctx) {
       Class<? extends Enum> c = (Class<? extends Enum>) t;
       String s = json.getAsString();
-      for (Enum<?> e : c.getEnumConstants()) if (e.name().toLowerCase(Locale.ROOT).equals(s)) return e;
+      for (Enum<?> e : c.getEnumConstants()) if (HeadOptions.name(e).equals(s)) return e;
       throw new JsonParseException("unknown value '" + s + "' (expected " + HeadOptions.names((Class) c) + ")");
     }
   }

@@ -23,7 +23,10 @@ public final class Heads {
       ClassSoftmax.TYPE,
       HierarchicalSoftmax.TYPE,
       AdaptiveSoftmax.TYPE,
-      MixtureOfSoftmaxes.TYPE);
+      MixtureOfSoftmaxes.TYPE,
+      SampledSoftmax.TYPE,
+      NceSoftmax.TYPE,
+      DifferentiatedSoftmax.TYPE);
 
   private static final Map<String, HeadType> REGISTRY = new LinkedHashMap<>();
   static {

@@ -35,6 +35,49 @@ public final class NceSoftmax implements OutputLayer {
   /** Mnih &amp; Teh's and word2vec's unigram exponent. */
   public static final double DEFAULT_ALPHA = 0.75;
 
+  /**
+   * {@code --head nce}: a full softmax trained by noise-contrastive estimation (log Z fixed at 0);
+   * evaluation is exact.
+   *
+   * @param bias    output bias
+   * @param samples k noise draws per training call ({@code --samples})
+   * @param alpha   noise distribution unigram^alpha ({@code --sampler-alpha})
+   */
+  public record Spec(boolean bias, int samples, double alpha) implements HeadSpec {
+    public Spec {
+      if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+      if (!(alpha >= 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("--sampler-alpha must be a finite number >= 0, got " + alpha);
+    }
+    @Override public String type() { return "nce"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      FullSoftmax full = new FullSoftmax(vocab, dim, bias, tiedWeight, rng);
+      long[] c = counts != null ? counts : ones(vocab);
+      return new NceSoftmax(full, CandidateSampler.unigram(c, alpha), samples, rng.nextLong()).withSpec(this);
+    }
+    @Override public String describe() { return "nce(k " + samples + ", unigram^" + alpha + ", log Z = 0)"; }
+    @Override public long minParameters(int vocab, int hidden, boolean sharesEmbedding) {
+      return sharesEmbedding ? 0 : (long) vocab * hidden;
+    }
+    @Override public boolean tiesEmbedding() { return true; }
+    @Override public boolean outputBias() { return bias; }
+
+    private static long[] ones(int v) {
+      long[] c = new long[v];
+      Arrays.fill(c, 1);
+      return c;
+    }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("nce", "noise-contrastive estimation", Spec.class,
+      List.of(FullSoftmax.BIAS, SampledSoftmax.SAMPLES, SampledSoftmax.SAMPLER_ALPHA),
+      o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(SampledSoftmax.SAMPLES), o.real(SampledSoftmax.SAMPLER_ALPHA)), false);
+
+  private Spec spec;
+
+  /** The spec this head reports: the one it was built from ({@link Spec#create}). */
+  NceSoftmax withSpec(Spec s) { this.spec = s; return this; }
+
   private final FullSoftmax full;
   private final CandidateSampler noise;
   private final int k;
@@ -72,13 +115,24 @@ public final class NceSoftmax implements OutputLayer {
     this.dim = full.inputDim();
     this.scores = new SampledScores(full.weight, full.bias, dim);
     this.drawn = new int[k];
+    this.spec = new Spec(full.bias != null, k, DEFAULT_ALPHA); // built directly: as well as the arguments allow
   }
 
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "nce"; }
-  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
-  @Override public HeadSpec spec() { return null; }
+  @Override public Spec spec() { return spec; }
+
+  /** The NCE objective, not the NLL. */
+  @Override public boolean trainingLossIsNll() { return false; }
+
+  /** The objective sums k + 1 logistic terms, each of order ln V at worst for a sane model. */
+  @Override public double explodedLoss() { return (k + 1) * OutputLayer.nllLimit(vocab); }
+
+  /** As {@link FullSoftmax}: the word-LM example's initialisation of the shared weight and bias. */
+  @Override public void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {
+    full.initLikeWordLanguageModel(initRange, tied, rng);
+  }
   @Override public List<Parameter> parameters() { return full.parameters(); }
 
   public FullSoftmax full() { return full; }

@@ -68,6 +68,23 @@ public interface OutputLayer {
    */
   default void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {}
 
+  /**
+   * The training loss of {@link #forwardBackward} is the NLL (its exp is a perplexity). False for
+   * heads trained by another objective (sampled softmax, NCE), whose evaluation is still exact.
+   */
+  default boolean trainingLossIsNll() { return true; }
+
+  /**
+   * The mean training loss per row above which a step has <em>exploded</em> (the trainer treats it as
+   * a numeric fault): {@link #nllLimit} for an NLL; heads with another objective scale it.
+   */
+  default double explodedLoss() { return nllLimit(vocabSize()); }
+
+  /** 3·ln V + 10 nats: far above ln V, the NLL of the uniform model that training starts near. */
+  static double nllLimit(int vocab) {
+    return 3 * Math.log(Math.max(vocab, 2)) + 10;
+  }
+
   /** Switches training-time behaviour (dropout inside a head); default no-op. */
   default void train(boolean training) {}
 }

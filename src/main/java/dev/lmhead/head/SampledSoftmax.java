@@ -41,6 +41,59 @@ import java.util.Map;
  * <p>The sampler's random stream is its own ({@code samplerSeed}), separate from initialisation.
  */
 public final class SampledSoftmax implements OutputLayer {
+  /** {@code --samples}: negatives (sampled) or noise draws (NCE) per training call, shared by all rows. */
+  public static final HeadOption SAMPLES = HeadOption.of("samples", HeadOption.Kind.INT, "1024",
+      "sampled/nce: samples per training call, shared by the rows (default: 1024).");
+  public static final HeadOption SAMPLER = HeadOption.of("sampler", HeadOption.Kind.STRING, "log-uniform",
+      "sampled: proposal Q, log-uniform (over frequency-sorted ids, TensorFlow's) | unigram (counts^alpha) (default: log-uniform).");
+  /** {@code --sampler-alpha}: the exponent of the unigram proposal (sampled) and of NCE's noise. */
+  public static final HeadOption SAMPLER_ALPHA = HeadOption.of("sampler-alpha", HeadOption.Kind.DOUBLE, "0.75",
+      "sampled/nce: exponent of the unigram distribution (default: 0.75).");
+
+  /** The proposal distribution Q. */
+  public enum Sampler { LOG_UNIFORM, UNIGRAM }
+
+  /**
+   * {@code --head sampled}: a full softmax trained by importance sampling; evaluation is exact.
+   *
+   * @param bias    output bias
+   * @param samples S draws per training call
+   * @param sampler the proposal Q
+   * @param alpha   exponent of the unigram proposal
+   */
+  public record Spec(boolean bias, int samples, Sampler sampler, double alpha) implements HeadSpec {
+    public Spec {
+      if (sampler == null) sampler = Sampler.LOG_UNIFORM;
+      if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+      if (!(alpha >= 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("--sampler-alpha must be a finite number >= 0, got " + alpha);
+    }
+    @Override public String type() { return "sampled"; }
+    @Override public OutputLayer create(int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
+      FullSoftmax full = new FullSoftmax(vocab, dim, bias, tiedWeight, rng);
+      CandidateSampler q = sampler == Sampler.LOG_UNIFORM || counts == null ? CandidateSampler.logUniform(vocab)
+          : CandidateSampler.unigram(counts, alpha);
+      return new SampledSoftmax(full, q, samples, true, true, rng.nextLong()).withSpec(this);
+    }
+    @Override public String describe() {
+      return "sampled(S " + samples + ", " + HeadOptions.name(sampler) + (sampler == Sampler.UNIGRAM ? "^" + alpha : "") + ")";
+    }
+    @Override public long minParameters(int vocab, int hidden, boolean sharesEmbedding) {
+      return sharesEmbedding ? 0 : (long) vocab * hidden;
+    }
+    @Override public boolean tiesEmbedding() { return true; }
+    @Override public boolean outputBias() { return bias; }
+  }
+
+  /** The registry entry ({@link Heads}). */
+  public static final HeadType TYPE = new HeadType("sampled", "sampled softmax (importance sampling)", Spec.class,
+      List.of(FullSoftmax.BIAS, SAMPLES, SAMPLER, SAMPLER_ALPHA),
+      o -> new Spec(o.bool(FullSoftmax.BIAS), o.integer(SAMPLES), o.choice(SAMPLER, Sampler.class), o.real(SAMPLER_ALPHA)), false);
+
+  private Spec spec;
+
+  /** The spec this head reports: the one it was built from ({@link Spec#create}). */
+  SampledSoftmax withSpec(Spec s) { this.spec = s; return this; }
+
   private final FullSoftmax full;
   private final CandidateSampler proposal;
   private final int samples;
@@ -86,13 +139,23 @@ public final class SampledSoftmax implements OutputLayer {
     this.dim = full.inputDim();
     this.scores = new SampledScores(full.weight, full.bias, dim);
     this.drawn = new int[samples];
+    // built directly (not from a Spec): describe it as well as the arguments allow
+    this.spec = new Spec(full.bias != null, samples,
+        proposal.name().startsWith("log") ? Sampler.LOG_UNIFORM : Sampler.UNIGRAM, NceSoftmax.DEFAULT_ALPHA);
   }
 
   @Override public int vocabSize() { return vocab; }
   @Override public int inputDim() { return dim; }
   @Override public String type() { return "sampled"; }
-  /** Not yet expressible: {@link HeadSpec} is being replaced by per-head spec records. */
-  @Override public HeadSpec spec() { return null; }
+  @Override public Spec spec() { return spec; }
+
+  /** The sampled objective (an estimate of the NLL over target + samples), not the exact NLL. */
+  @Override public boolean trainingLossIsNll() { return false; }
+
+  /** As {@link FullSoftmax}: the word-LM example's initialisation of the shared weight and bias. */
+  @Override public void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {
+    full.initLikeWordLanguageModel(initRange, tied, rng);
+  }
   @Override public List<Parameter> parameters() { return full.parameters(); }
 
   public FullSoftmax full() { return full; }

@@ -25,30 +25,45 @@ public final class FaultPolicy {
   /** Roll-backs, and faults in all, after which the run is declared diverged. */
   public static final int MAX_ROLLBACKS = 5, MAX_FAULTS = 30;
 
-  private final double limit;
+  private final double limit, stepLimit;
   private int faults, streak, rollbacks;
   private String stopReason = "";
 
-  /** @param vocab the vocabulary size V that sets the explosion threshold */
+  /** @param vocab the vocabulary size V that sets the explosion threshold (training loss = NLL) */
   public FaultPolicy(int vocab) {
-    this.limit = lossLimit(vocab);
+    this(vocab, lossLimit(vocab));
   }
 
-  /** The mean loss per token (nats) above which a step or validation has exploded: 3·ln V + 10. */
+  /**
+   * @param vocab     V, for the validation NLL's limit
+   * @param stepLimit the limit on the training loss, for heads whose objective is not the NLL
+   *                  ({@link dev.lmhead.head.OutputLayer#explodedLoss})
+   */
+  public FaultPolicy(int vocab, double stepLimit) {
+    this.limit = lossLimit(vocab);
+    this.stepLimit = stepLimit;
+  }
+
+  /** The mean NLL per token (nats) above which a step or validation has exploded: 3·ln V + 10. */
   public static double lossLimit(int vocab) {
-    return 3 * Math.log(Math.max(vocab, 2)) + 10;
+    return dev.lmhead.head.OutputLayer.nllLimit(vocab);
   }
 
   public double limit() { return limit; }
 
-  /** True when a mean loss (nats per token) is NaN, infinite, or above the explosion limit. */
+  /** True when a mean NLL (nats per token) is NaN, infinite, or above the explosion limit. */
   public boolean isFault(double meanLoss) {
     return !(meanLoss <= limit); // false for NaN and +Inf too
   }
 
+  /** {@link #isFault} for a training loss, against the head's own limit. */
+  public boolean isStepFault(double loss) {
+    return !(loss <= stepLimit);
+  }
+
   /** A training step with mean loss {@code loss} and gradient norm {@code gradNorm} (before clipping). */
   public Action onStep(double loss, double gradNorm) {
-    if (!isFault(loss) && Double.isFinite(gradNorm)) {
+    if (!isStepFault(loss) && Double.isFinite(gradNorm)) {
       streak = 0;
       return Action.OK;
     }
@@ -93,6 +108,7 @@ public final class FaultPolicy {
   public String describe(double loss) {
     if (Double.isNaN(loss)) return "loss NaN";
     if (Double.isInfinite(loss)) return "loss " + (loss > 0 ? "+inf" : "-inf");
-    return String.format("loss %.4g nats/token%s", loss, loss > limit ? String.format(" (above the limit %.1f = 3 ln V + 10)", limit) : "");
+    double lim = Math.max(limit, stepLimit);
+    return String.format("loss %.4g nats/token%s", loss, loss > lim ? String.format(" (above the limit %.1f)", lim) : "");
   }
 }

@@ -66,7 +66,7 @@ public final class Trainer {
     this.lr = cfg.lr();
     this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
     this.metrics = new Metrics(dir.resolve("metrics.jsonl"));
-    this.policy = new FaultPolicy(model.vocabSize());
+    this.policy = new FaultPolicy(model.vocabSize(), model.decoder.explodedLoss());
   }
 
   public double lr() { return lr; }
@@ -213,9 +213,10 @@ public final class Trainer {
           double cur = lossRows == 0 ? Double.NaN : lossSum / lossRows;
           // an interval whose every step was skipped has no loss: say so rather than print NaN
           bar.step((long) T * B, lossRows == 0 ? String.format("loss n/a (%d steps skipped: numeric faults) lr %.3g", skipped, lr)
-              : String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr));
+              : model.decoder.trainingLossIsNll() ? String.format("loss %.3f ppl %.1f lr %.3g", cur, Math.exp(cur), lr)
+              : String.format("%s objective %.3f lr %.3g", model.decoder.type(), cur, lr));
           metrics.write("train", Map.of("epoch", epoch, "step", step, "tokens", tokens, "loss", cur,
-              "ppl", Math.exp(cur), "lr", lr, "train_seconds", trainSeconds,
+              "ppl", model.decoder.trainingLossIsNll() ? Math.exp(cur) : Double.NaN, "lr", lr, "train_seconds", trainSeconds,
               "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "skipped_steps", skipped));
           lossSum = 0;
           lossRows = 0;

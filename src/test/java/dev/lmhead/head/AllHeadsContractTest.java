@@ -14,7 +14,7 @@ class AllHeadsContractTest {
   static Stream<Arguments> heads() {
     long[] counts = new long[V];
     for (int i = 0; i < V; i++) counts[i] = 1000 / (i + 1) + 1;
-    String[] names = {"full", "full-nobias", "class", "hsm", "adaptive", "mos", "mos-adaptive"};
+    String[] names = {"full", "full-nobias", "class", "hsm", "adaptive", "mos", "mos-adaptive", "dsoftmax", "dsoftmax-default"};
     return Stream.of(names).map(name -> {
       HeadSpec s = switch (name) {
         case "full" -> HeadSpec.full();
@@ -24,6 +24,8 @@ class AllHeadsContractTest {
         case "adaptive" -> new AdaptiveSoftmax.Spec(new int[] {5, 20}, 2.0, true);
         case "mos" -> new MixtureOfSoftmaxes.Spec(true, 3, 5, MixtureOfSoftmaxes.MosBase.FULL, new int[0], 4.0, false);
         case "mos-adaptive" -> new MixtureOfSoftmaxes.Spec(false, 2, 5, MixtureOfSoftmaxes.MosBase.ADAPTIVE, new int[] {5, 20}, 2.0, true);
+        case "dsoftmax" -> new DifferentiatedSoftmax.Spec(true, new int[] {5, 20}, new int[] {3, 2, 1});
+        case "dsoftmax-default" -> new DifferentiatedSoftmax.Spec(false, new int[0], new int[0]);
         default -> throw new IllegalStateException(name);
       };
       return Arguments.of(name, Heads.create(s, V, D, counts, null, new Rng(name.hashCode())));

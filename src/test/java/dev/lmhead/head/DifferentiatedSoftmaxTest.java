@@ -2,7 +2,6 @@ package dev.lmhead.head;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.lmhead.TestData;
@@ -21,7 +20,14 @@ class DifferentiatedSoftmaxTest {
     // a top-k that crosses bands
     HeadContract.topKMatchesSort(h, 4, 150, 4);
     assertEquals("dsoftmax", h.type());
-    assertNull(h.spec());
+    // the spec records what it was built with, and rebuilds the same head
+    assertArrayEquals(new int[] {20, 100}, h.spec().bands());
+    assertArrayEquals(new int[] {7, 3, 2}, h.spec().bandDims());
+    OutputLayer again = h.spec().create(300, 12, null, null, new Rng(1));
+    float[] x = dev.lmhead.TestData.gaussian(new Rng(5), 2 * 12, 1.0), a = new float[2 * 300], b = new float[2 * 300];
+    h.logProb(x, 2, a);
+    again.logProb(x, 2, b);
+    assertArrayEquals(a, b, 0f);
   }
 
   @Test

@@ -24,12 +24,12 @@ class HeadRegistryTest {
 
   @Test
   void builtInHeadsInTableOrder() {
-    assertEquals(List.of("full", "class", "hsm", "adaptive", "mos"), Heads.names());
-    assertEquals("full, class, hsm, adaptive, mos", Heads.namesText());
-    assertEquals("--head must be one of full, class, hsm, adaptive, mos, got 'x'",
+    assertEquals(List.of("full", "class", "hsm", "adaptive", "mos", "sampled", "nce", "dsoftmax"), Heads.names());
+    assertEquals("full, class, hsm, adaptive, mos, sampled, nce, dsoftmax", Heads.namesText());
+    assertEquals("--head must be one of full, class, hsm, adaptive, mos, sampled, nce, dsoftmax, got 'x'",
         assertThrows(IllegalArgumentException.class, () -> Heads.get("x")).getMessage());
     // shared flags are declared once
-    assertEquals(List.of("bias", "classes", "class-mode", "tree", "cutoffs", "div-value", "head-bias", "experts", "mos-dim", "mos-base"),
+    assertEquals(List.of("bias", "classes", "class-mode", "tree", "cutoffs", "div-value", "head-bias", "experts", "mos-dim", "mos-base", "samples", "sampler", "sampler-alpha", "bands", "band-dims"),
         Heads.options().stream().map(HeadOption::key).toList());
   }
 

@@ -108,6 +108,18 @@ class FaultPolicyTest {
   }
 
   @Test
+  void aHeadWhoseObjectiveIsNotTheNllHasItsOwnStepLimitButTheSameValidationRule() {
+    // NCE with k = 256 sums 257 logistic terms: ~740 nats per row at initialisation, not an explosion
+    double stepLimit = 257 * FaultPolicy.lossLimit(V);
+    FaultPolicy p = new FaultPolicy(V, stepLimit);
+    assertEquals(OK, p.onStep(737.0, 16.2));
+    assertEquals(SKIP, p.onStep(stepLimit * 1.01, 1));
+    assertEquals(SKIP, p.onStep(Double.NaN, 1));
+    assertEquals(ROLL_BACK, p.onValidation(737.0), "a validation NLL of 737 nats has exploded whatever the head");
+    assertEquals(OK, p.onValidation(6.0));
+  }
+
+  @Test
   void describeNamesTheKindOfFault() {
     FaultPolicy p = new FaultPolicy(V);
     assertEquals("loss NaN", p.describe(Double.NaN));
