@@ -124,6 +124,34 @@ class CompareCommandTest {
   }
 
   @Test
+  void theSampledNceAndDifferentiatedHeadsTrainEvaluateAndGenerate() throws Exception {
+    Path data = writeSequenceCorpus(tmp.resolve("data"));
+    double unigram = unigramPerplexity(data, "valid");
+    Path out = tmp.resolve("cmp17");
+    var r = compare(data, out, "sampled/samples=8,sampled/samples=8/sampler=unigram,nce/samples=8,dsoftmax/bands=4:10",
+        "--max-tokens", "3000", "--lr", "5");
+    assertEquals(0, r.code(), r.err());
+    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    assertEquals(4, rows.size());
+    for (var e : rows) {
+      JsonObject row = e.getAsJsonObject();
+      double ppl = row.get("valid_ppl").getAsDouble();
+      // exact evaluation of what the training objective learned: below the unigram model of the corpus
+      assertTrue(Double.isFinite(ppl) && ppl > 1 && ppl < unigram, row + " vs unigram ppl " + unigram);
+    }
+    assertTrue(rows.get(3).getAsJsonObject().get("config").getAsString().startsWith("dsoftmax(bands [4, 10]"), rows.get(3).toString());
+    for (String run : new String[] {"sampled-samples-8", "nce-samples-8", "dsoftmax-bands-4-10"}) {
+      Path dir = out.resolve(run);
+      var ev = BadInputTest.run("eval", "--model", dir.toString(), "--json");
+      assertEquals(0, ev.code(), run + ": " + ev.err());
+      assertTrue(Double.isFinite(JsonParser.parseString(ev.out()).getAsJsonObject().get("ppl").getAsDouble()), ev.out());
+      var gen = BadInputTest.run("generate", "--model", dir.toString(), "--words", "5", "--seed", "1");
+      assertEquals(0, gen.code(), run + ": " + gen.err());
+      assertTrue(gen.out().strip().split("\\s+").length >= 5, gen.out());
+    }
+  }
+
+  @Test
   void badVariantsAreOneLineErrorsNamingTheEntry() throws Exception {
     Path data = BadInputTest.writeCorpus(tmp.resolve("data"));
     for (String[] c : new String[][] {{"mos/experts=x", "'experts' needs a number"}, {"full/foo=1", "unknown option 'foo'"},
