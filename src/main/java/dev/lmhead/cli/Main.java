@@ -31,6 +31,8 @@ public final class Main implements Runnable {
     cl.addSubcommand(new RankCommand());
     cl.addSubcommand(new CompareCommand());
     cl.addSubcommand(new CheckFixtureCommand());
+    cl.addSubcommand(new ImportCommand());
+    cl.addSubcommand(new ExportCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
