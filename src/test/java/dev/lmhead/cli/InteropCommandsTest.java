@@ -135,7 +135,7 @@ class InteropCommandsTest {
     oneLineError(BadInputTest.run("import", "--from", "pytorch", "--state-dict", sd, "--vocab", vocab, "-o", full.toString()), "already holds a model", "--force");
     Path small = Files.writeString(tmp.resolve("small.txt"), "<eos>\n<unk>\nthe\n");
     oneLineError(BadInputTest.run("import", "--from", "pytorch", "--state-dict", sd, "--vocab", small.toString(), "-o", tmp.resolve("y").toString()), "81 words", "has 3");
-    oneLineError(BadInputTest.run("export", "--model", full.toString(), "--to", "pytorch", "-o", tmp.resolve("m.pt").toString()), ".safetensors");
+    oneLineError(BadInputTest.run("export", "--model", full.toString(), "--to", "pytorch", "-o", tmp.resolve("m.onnx").toString()), ".safetensors");
     oneLineError(BadInputTest.run("export", "--model", empty.toString(), "--to", "pytorch", "-o", tmp.resolve("m.safetensors").toString()), "config.json");
     oneLineError(BadInputTest.run("export", "--model", full.toString(), "--to", "onnx", "-o", tmp.resolve("m.safetensors").toString()), "--to");
   }

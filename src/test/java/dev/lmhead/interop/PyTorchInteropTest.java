@@ -109,6 +109,22 @@ class PyTorchInteropTest {
     assertTrue(PyTorchLm.constructor(l.model()).startsWith("model = RNNModel('LSTM', 81, "), PyTorchLm.constructor(l.model()));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"tied", "adaptive"})
+  void torchZipExportReadsBack(String name) throws Exception {
+    Map<String, Tensor> sd = PyTorchLm.toStateDict(load(name + ".safetensors").model(), "m");
+    Path f = tmp.resolve(name + ".pt");
+    try (var out = Files.newOutputStream(f)) {
+      TorchZipWriter.write(out, sd);
+    }
+    Map<String, Tensor> back = StateDict.read(f);
+    assertEquals(List.copyOf(sd.keySet()), List.copyOf(back.keySet()));
+    for (String k : sd.keySet()) {
+      assertArrayEquals(sd.get(k).shape(), back.get(k).shape(), k);
+      assertArrayEquals(sd.get(k).f32(), back.get(k).f32(), k);
+    }
+  }
+
   @Test
   void tiedSafetensorsWithOneNameOnlyIsTied() throws Exception {
     Map<String, Tensor> sd = new LinkedHashMap<>(StateDict.read(res("tied.safetensors")));
