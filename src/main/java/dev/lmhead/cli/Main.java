@@ -31,6 +31,9 @@ public final class Main implements Runnable {
     add(cl, new RankCommand());
     add(cl, new CompareCommand());
     add(cl, new CheckFixtureCommand());
+    add(cl, new ImportCommand());
+    add(cl, new ExportCommand());
+    add(cl, new ScoreCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();

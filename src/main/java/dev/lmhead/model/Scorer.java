@@ -1,0 +1,139 @@
+package dev.lmhead.model;
+
+import dev.lmhead.data.Vocabulary;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Scores sentences independently: the log-probability of each line under the model, KenLM style.
+ *
+ * <p>Convention (the PyTorch word-LM example has no beginning-of-sentence token): every line starts from
+ * the zero recurrent state with {@code <eos>} fed as the start-of-sentence context, as if the line
+ * followed an earlier line's end; then every word and the final {@code <eos>} are scored. A line of n
+ * words therefore has n + 1 scored tokens, and its log-prob equals the negative NLL that
+ * {@code lmhead eval} (batch 1) reports on a two-line file whose first line is empty and whose second
+ * line is this one. Tokens are the line's whitespace-separated words, as in training; a word outside
+ * the vocabulary is scored as {@code <unk>} and counted as OOV (so is a literal {@code <unk>} in the
+ * text: both are "mapped to &lt;unk&gt;").
+ *
+ * <p>Lines are sorted by length and scored {@link #batchLines} at a time in one forward pass, padded at
+ * the end to the longest line of the batch. An LSTM is causal and its columns are independent, and only
+ * the real positions are gathered into the head, so padding never changes a result: batched scores
+ * equal one-at-a-time scores (a test checks it bit for bit).
+ *
+ * <p>Not thread-safe (it drives the model's recurrent state and buffers).
+ */
+public final class Scorer {
+  /** One scored line. {@code tokenLogProbs[i]} is log P(token i | context), natural log; the last token is {@code <eos>}. */
+  public record Result(double logProb, int tokens, int oov, float[] tokenLogProbs, int[] ids) {
+    /** log10 of the probability, as KenLM reports it. */
+    public double log10() { return logProb / Math.log(10); }
+    /** exp(−logProb / tokens). */
+    public double ppl() { return Math.exp(-logProb / tokens); }
+  }
+
+  private final LanguageModel model;
+  private final Vocabulary vocab;
+  private int batchLines = 64;
+
+  public Scorer(LanguageModel model, Vocabulary vocab) {
+    if (model.vocabSize() != vocab.size()) {
+      throw new IllegalArgumentException("model has " + model.vocabSize() + " words, vocabulary " + vocab.size());
+    }
+    this.model = model;
+    this.vocab = vocab;
+  }
+
+  /** Lines per forward pass (default 64); 1 scores one line at a time. */
+  public Scorer batchLines(int n) {
+    if (n < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + n);
+    batchLines = n;
+    return this;
+  }
+
+  public int batchLines() { return batchLines; }
+
+  /** Token ids of a line: its whitespace-separated words (unknown → {@code <unk>}) then {@code <eos>}. */
+  public int[] encode(String line) {
+    List<String> words = split(line);
+    int[] ids = new int[words.size() + 1];
+    for (int i = 0; i < words.size(); i++) ids[i] = vocab.id(words.get(i));
+    ids[words.size()] = vocab.eosId();
+    return ids;
+  }
+
+  /** Whitespace-separated words, with {@link Character#isWhitespace} as the corpus reader uses. */
+  public static List<String> split(String line) {
+    List<String> out = new ArrayList<>();
+    int n = line.length(), i = 0;
+    while (i < n) {
+      while (i < n && Character.isWhitespace(line.charAt(i))) i++;
+      int s = i;
+      while (i < n && !Character.isWhitespace(line.charAt(i))) i++;
+      if (i > s) out.add(line.substring(s, i));
+    }
+    return out;
+  }
+
+  /** Scores every line independently; results in input order. */
+  public List<Result> score(List<String> lines) {
+    int[][] seqs = new int[lines.size()][];
+    for (int i = 0; i < seqs.length; i++) seqs[i] = encode(lines.get(i));
+    return scoreIds(seqs);
+  }
+
+  /** Scores token-id sequences (each ending with its {@code <eos>}), each from a fresh state with {@code <eos>} as context. */
+  public List<Result> scoreIds(int[][] seqs) {
+    int n = seqs.length;
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) order[i] = i;
+    Arrays.sort(order, (a, b) -> Integer.compare(seqs[a].length, seqs[b].length));
+    Result[] out = new Result[n];
+    int eos = vocab.eosId(), unk = vocab.unkId(), H = model.config.hidden();
+    int[] inputs = new int[0], targets = new int[0];
+    float[] packed = new float[0], lp = new float[0];
+    for (int s = 0; s < n; s += batchLines) {
+      int B = Math.min(batchLines, n - s), T = 0, rows = 0;
+      for (int b = 0; b < B; b++) {
+        int len = seqs[order[s + b]].length;
+        if (len < 1) throw new IllegalArgumentException("empty token sequence (every line ends with <eos>)");
+        T = Math.max(T, len);
+        rows += len;
+      }
+      if (inputs.length < T * B) inputs = new int[T * B];
+      Arrays.fill(inputs, 0, T * B, eos);
+      for (int b = 0; b < B; b++) {
+        int[] q = seqs[order[s + b]];
+        for (int t = 1; t < q.length; t++) inputs[t * B + b] = q[t - 1]; // time-major; t = 0 is the <eos> context
+      }
+      model.resetState(B);
+      float[] x = model.headInputs(inputs, T, B);
+      if (packed.length < rows * H) packed = new float[rows * H];
+      if (targets.length < rows) { targets = new int[rows]; lp = new float[rows]; }
+      int r = 0;
+      for (int b = 0; b < B; b++) {
+        int[] q = seqs[order[s + b]];
+        for (int t = 0; t < q.length; t++, r++) {
+          System.arraycopy(x, (t * B + b) * H, packed, r * H, H);
+          targets[r] = q[t];
+        }
+      }
+      model.decoder.targetLogProb(packed, rows, targets, lp);
+      r = 0;
+      for (int b = 0; b < B; b++) {
+        int[] q = seqs[order[s + b]];
+        float[] tok = Arrays.copyOfRange(lp, r, r + q.length);
+        r += q.length;
+        double sum = 0;
+        int oov = 0;
+        for (int t = 0; t < q.length; t++) {
+          sum += tok[t];
+          if (q[t] == unk) oov++;
+        }
+        out[order[s + b]] = new Result(sum, q.length, oov, tok, q);
+      }
+    }
+    return Arrays.asList(out);
+  }
+}
