@@ -144,6 +144,9 @@ public final class ModelOptions {
         lstmInitRange, inputCutoffs, inputFactor);
   }
 
+  /** {@code --head} was given on the command line (not its default). */
+  public boolean headGiven() { return given("--head"); }
+
   private boolean given(String option) {
     var pr = mixee == null || mixee.commandLine() == null ? null : mixee.commandLine().getParseResult();
     return pr != null && pr.hasMatchedOption(option);

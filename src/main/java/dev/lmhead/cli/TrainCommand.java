@@ -109,6 +109,9 @@ public final class TrainCommand implements Callable<Integer> {
     return corpus.withVocabulary(saved);
   }
 
+  /** From this vocabulary size on, {@code train} without {@code --head} uses the adaptive softmax. */
+  static final int LARGE_VOCAB = 50_000;
+
   @Override
   public Integer call() throws Exception {
     Setup.threadsAndBlas(threads, blas);
@@ -120,11 +123,18 @@ public final class TrainCommand implements Callable<Integer> {
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
     if (minCountOption != null && minCountOption < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCountOption);
     if (maxVocab < 0 || maxVocab == 1) throw new IllegalArgumentException("--max-vocab must be 0 (no limit) or >= 2 (<eos> and <unk>), got " + maxVocab);
-    Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
     var out = System.out;
     if (!quiet) out.println("lmhead train: loading " + data + " ...");
     Corpus corpus = Corpus.load(data, minCountOption != null ? minCountOption : Corpus.AUTO_MIN_COUNT, maxVocab);
     minCount = corpus.minCount();
+    String headReason = null;
+    if (!model.headGiven() && corpus.vocab().size() >= LARGE_VOCAB) {
+      model.head = "adaptive";
+      headReason = String.format("adaptive softmax chosen for V = %,d >= %,d: the full softmax costs O(V·d) per token "
+          + "(at V = 33,278 it trains 4.4x fewer tokens per second than adaptive, see README), so in a time budget the "
+          + "adaptive head sees several times more data; --head full keeps the full softmax", corpus.vocab().size(), LARGE_VOCAB);
+    }
+    Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
     if (resume) {
       if (!Files.exists(dir.resolve(Checkpoint.LAST))) {
         throw new UserError("--resume: nothing to resume in " + dir + " (no " + Checkpoint.LAST + "; start the run without --resume)");
@@ -155,6 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
       out.printf("data      %s: vocab %,d; train %,d / valid %,d / test %,d tokens (<eos> per line included); out of vocabulary: valid %.2f%%, test %.2f%%%n",
           corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length,
           100 * corpus.oovRate(corpus.valid()), 100 * corpus.oovRate(corpus.test()));
+      if (headReason != null) out.println("head      " + headReason);
       if (minCountOption == null && minCount > 1) {
         out.printf("vocab     the training text has no <unk>: words seen once in train become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
             corpus.vocab().counts()[corpus.vocab().unkId()]);

@@ -81,4 +81,25 @@ class UserCorpusTest {
     assertTrue(r.out().contains("the training text has no <unk>: words seen once in train become <unk>"), r.out());
     assertTrue(r.out().matches("(?s).*out of vocabulary: valid \\d+\\.\\d\\d%, test \\d+\\.\\d\\d%.*"), r.out());
   }
+
+  @Test
+  void aLargeVocabularyDefaultsToTheAdaptiveHeadUnlessOneIsGiven() throws Exception {
+    Path data = tmp.resolve("large");
+    Files.createDirectories(data);
+    StringBuilder b = new StringBuilder();
+    for (int rep = 0; rep < 2; rep++) {
+      for (int w = 0; w < 50_000; w++) b.append("w").append(w).append(w % 10 == 9 ? "\n" : " ");
+    }
+    Files.writeString(data.resolve("train.txt"), b.toString());
+    Files.writeString(data.resolve("valid.txt"), "w1 w2 w3\nw4 w5 unseen\n");
+    Files.writeString(data.resolve("test.txt"), "w6 w7 w8\n");
+    List<String> args = new ArrayList<>(List.of(BadInputTest.train(data, tmp.resolve("auto"), "--max-tokens", "100", "--json", "--emb", "16", "--hidden", "16")));
+    args.remove("--quiet");
+    BadInputTest.Run r = BadInputTest.run(args.toArray(new String[0]));
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("adaptive softmax chosen for V = 50,002 >= 50,000"), r.out());
+    assertTrue(r.out().contains("\"head\": \"adaptive\""), r.out());
+    JsonObject full = train(data, tmp.resolve("given"), "--head", "full");
+    assertEquals("full", full.get("head").getAsString());
+  }
 }
