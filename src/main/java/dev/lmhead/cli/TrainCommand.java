@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH to a folder with train/valid/test text files (default: ${DEFAULT-VALUE}).")
   String data;
-  @Option(names = "--min-count", description = "Words seen fewer times in train become <unk> (default: 1 when the training text has <unk> tokens, as WikiText and PTB do; else 2, so that <unk> is trained for unseen words).")
+  @Option(names = "--min-count", description = "Words seen fewer times in train become <unk> (default: 1 when the training text has <unk> tokens, as WikiText and PTB do; else one more than the fewest times any word is seen, e.g. 2 for a raw text: its rarest words become <unk>, so that <unk> is trained for unseen words).")
   Integer minCountOption;
   int minCount;
   @Option(names = "--max-vocab", defaultValue = "0", description = "Keep only the most frequent words (0 = all).")
@@ -167,8 +167,8 @@ public final class TrainCommand implements Callable<Integer> {
           100 * corpus.oovRate(corpus.valid()), 100 * corpus.oovRate(corpus.test()));
       if (headReason != null) out.println("head      " + headReason);
       if (minCountOption == null && minCount > 1) {
-        out.printf("vocab     the training text has no <unk>: words seen once in train become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
-            corpus.vocab().counts()[corpus.vocab().unkId()]);
+        out.printf("vocab     the training text has no <unk>: its rarest words, seen fewer than %d times, become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
+            minCount, corpus.vocab().counts()[corpus.vocab().unkId()]);
       }
       out.printf("model     %s input %d -> LSTM %dx%d (dropout %.2f) -> head %s%s; %,d parameters%n",
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());

@@ -18,12 +18,16 @@ import java.util.List;
 public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, int[] test, int minCount) {
   /**
    * {@code minCount} for {@link #load}: 1 (keep every word) when the training text has {@code <unk>}
-   * tokens (WikiText, PTB: their rare words are already {@code <unk>}), else 2, so that words seen once
-   * in train become {@code <unk>} and the model learns a probability for words it has never seen.
-   * Without that, a raw corpus gives {@code <unk>} count 0 and every unseen test word a near-zero
-   * probability.
+   * tokens (WikiText, PTB: their rare words are already {@code <unk>}); otherwise one more than the
+   * smallest count of any word, so that the rarest words of train (the singletons of a raw corpus) become
+   * {@code <unk>} and the model learns a probability for words it has never seen (unless those words are
+   * more than {@link #MAX_AUTO_UNK_SHARE} of the text: then every word is kept). Without that, a raw
+   * corpus gives {@code <unk>} count 0 and every unseen test word a near-zero probability.
    */
   public static final int AUTO_MIN_COUNT = -1;
+
+  /** {@link #AUTO_MIN_COUNT} keeps every word when the rarest words are more than this share of the training words. */
+  static final double MAX_AUTO_UNK_SHARE = 0.1;
   /** The corpora bundled under {@code <lmhead.home>/data/}. */
   public static final List<String> BUNDLED = List.of("wikitext-2", "ptb");
 
@@ -53,7 +57,21 @@ public record Corpus(String name, Vocabulary vocab, int[] train, int[] valid, in
     if (c.tokens() == 0) throw new UserError(files[0] + ": training split has no tokens");
     if (minCount == AUTO_MIN_COUNT) {
       int u = counter.indexOf(Vocabulary.UNK);
-      minCount = u >= 0 && counter.count(u) > 0 ? 1 : 2;
+      if (u >= 0 && counter.count(u) > 0) {
+        minCount = 1;
+      } else {
+        long fewest = Long.MAX_VALUE, words = 0;
+        int eos = counter.indexOf(Vocabulary.EOS);
+        for (int t = 0; t < counter.types(); t++) {
+          if (t == eos || t == u) continue;
+          fewest = Math.min(fewest, counter.count(t));
+          words += counter.count(t);
+        }
+        long rare = 0;
+        for (int t = 0; t < counter.types(); t++) if (t != eos && t != u && counter.count(t) == fewest) rare += counter.count(t);
+        // the rarest words become <unk>, unless they are a large share of the text (then every word is kept)
+        minCount = fewest == Long.MAX_VALUE || rare > MAX_AUTO_UNK_SHARE * words ? 1 : (int) Math.min(Integer.MAX_VALUE, fewest + 1);
+      }
     }
     Vocabulary vocab = Vocabulary.fromCounts(counter, minCount, maxSize);
     int[] remap = new int[counter.types()];

@@ -27,7 +27,7 @@ class TrainResumeTest {
 
   /** One epoch on the corpus, to the end (no token budget), so that a resume with --epochs 1 only evaluates. */
   static BadInputTest.Run trainOneEpoch(Path data, Path run, String... extra) {
-    List<String> a = new ArrayList<>(List.of("--max-tokens", "0", "--threads", "1", "--blas", "java", "--json"));
+    List<String> a = new ArrayList<>(List.of("--max-tokens", "0", "--threads", "1", "--blas", "java", "--json", "--min-count", "1"));
     a.addAll(List.of(extra));
     return BadInputTest.run(BadInputTest.train(data, run, a.toArray(new String[0])));
   }

@@ -78,7 +78,7 @@ class UserCorpusTest {
     args.remove("--quiet");
     BadInputTest.Run r = BadInputTest.run(args.toArray(new String[0]));
     assertEquals(0, r.code(), r.err());
-    assertTrue(r.out().contains("the training text has no <unk>: words seen once in train become <unk>"), r.out());
+    assertTrue(r.out().contains("the training text has no <unk>: its rarest words, seen fewer than 2 times, become <unk>"), r.out());
     assertTrue(r.out().matches("(?s).*out of vocabulary: valid \\d+\\.\\d\\d%, test \\d+\\.\\d\\d%.*"), r.out());
   }
 
@@ -101,5 +101,22 @@ class UserCorpusTest {
     assertTrue(r.out().contains("\"head\": \"adaptive\""), r.out());
     JsonObject full = train(data, tmp.resolve("given"), "--head", "full");
     assertEquals("full", full.get("head").getAsString());
+  }
+
+  @Test
+  void whenNoWordIsSeenOnceTheRarestWordsBecomeUnk() throws Exception {
+    // like WikiText-2 with its <unk> tokens removed: every word is seen at least 3 times
+    Path data = tmp.resolve("nosingletons");
+    Files.createDirectories(data);
+    StringBuilder b = new StringBuilder();
+    for (int rep = 0; rep < 3; rep++) for (int w = 0; w < 60; w++) b.append("w").append(w).append(w % 6 == 5 ? "\n" : " ");
+    for (int rep = 0; rep < 700; rep++) b.append("common words here\n");
+    Files.writeString(data.resolve("train.txt"), b.toString());
+    Files.writeString(data.resolve("valid.txt"), "common w1 unseen\n");
+    Files.writeString(data.resolve("test.txt"), "words w2 here\n");
+    JsonObject s = train(data, tmp.resolve("run-ns"));
+    assertEquals(4, s.get("min_count").getAsInt());
+    Vocabulary v = Vocabulary.load(tmp.resolve("run-ns").resolve(Checkpoint.VOCAB));
+    assertEquals(180, v.counts()[v.unkId()], "the 60 words seen 3 times each are <unk>");
   }
 }
