@@ -123,7 +123,8 @@ public final class TrainCommand implements Callable<Integer> {
     if (logInterval < 1) throw new IllegalArgumentException("--log-interval must be >= 1, got " + logInterval);
     if (minCountOption != null && minCountOption < 1) throw new IllegalArgumentException("--min-count must be >= 1, got " + minCountOption);
     if (maxVocab < 0 || maxVocab == 1) throw new IllegalArgumentException("--max-vocab must be 0 (no limit) or >= 2 (<eos> and <unk>), got " + maxVocab);
-    var out = System.out;
+    // with --json, stdout holds the JSON summary alone: the header, progress and warnings go to stderr
+    var out = json ? System.err : System.out;
     if (!quiet) out.println("lmhead train: loading " + data + " ...");
     Corpus corpus = Corpus.load(data, minCountOption != null ? minCountOption : Corpus.AUTO_MIN_COUNT, maxVocab);
     minCount = corpus.minCount();
@@ -215,7 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
       summary.put("warning", "valid ppl " + Evaluator.pplText(o.valid()) + "; test ppl " + Evaluator.pplText(o.test()));
     }
     if (json) {
-      out.println(Checkpoint.gson().toJson(summary));
+      System.out.println(Checkpoint.gson().toJson(summary));
     } else {
       out.printf("%n=== %s, %s head: valid ppl %s (%,d tokens), test ppl %s (%,d tokens), eval batch %d ===%n",
           corpus.name(), cfg.head().type(), Evaluator.pplText(o.valid()), o.valid().tokens(), Evaluator.pplText(o.test()), o.test().tokens(), evalBatch);
