@@ -27,11 +27,12 @@ import picocli.CommandLine.Parameters;
 
 /** {@code lmhead score}: the log-probability of every input line, scored independently. */
 @Command(name = "score", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Score sentences, one per input line, each independently: recurrent state reset per line, <eos> fed",
-        "as the start-of-sentence context, every word and the final <eos> scored; unknown words score as <unk>.",
-        "Output, one line per input line: log10(P)  ln(P)  tokens (words + <eos>)  OOV (words mapped to <unk>)",
-        "ppl (= exp(-ln P / tokens)), tab-separated; --per-token adds word=ln P for every token.",
-        "--nbest: groups of candidates separated by blank lines, printed best first (by total log-prob).",
+    description = {"Score sentences, one per input line, each on its own: recurrent state reset,",
+        "<eos> fed as the start-of-sentence context, every word and the final <eos>",
+        "scored; unknown words score as <unk>. Output per input line, tab-separated:",
+        "  log10(P)  ln(P)  tokens (words + <eos>)  OOV (words mapped to <unk>)  ppl",
+        "with ppl = exp(-ln P / tokens); --per-token adds word=ln P for every token.",
+        "--nbest: groups of candidates separated by blank lines, printed best first.",
         "A summary (lines, tokens, ppl over all tokens, lines/s, tokens/s) goes to stderr."})
 public final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "lmhead model directory.")
