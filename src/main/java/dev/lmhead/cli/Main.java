@@ -34,6 +34,7 @@ public final class Main implements Runnable {
     cl.addSubcommand(new ImportCommand());
     cl.addSubcommand(new ExportCommand());
     cl.addSubcommand(new ScoreCommand());
+    cl.addSubcommand(new ServeCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
