@@ -72,7 +72,7 @@ public final class Engine implements AutoCloseable {
   private final Thread thread;
   private volatile boolean running = true;
 
-  final AtomicLong batches = new AtomicLong(), passes = new AtomicLong(), contexts = new AtomicLong(), largestPass = new AtomicLong();
+  final AtomicLong batches = new AtomicLong(), passes = new AtomicLong(), contexts = new AtomicLong(), largestPass = new AtomicLong(), busyNanos = new AtomicLong();
 
   public Engine(LanguageModel model, Vocabulary vocab, Generator generator, int maxBatch, double maxWaitMs) {
     if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
@@ -151,6 +151,15 @@ public final class Engine implements AutoCloseable {
   }
 
   private void run(List<Job> batch) {
+    long t0 = System.nanoTime();
+    try {
+      runJobs(batch);
+    } finally {
+      busyNanos.addAndGet(System.nanoTime() - t0);
+    }
+  }
+
+  private void runJobs(List<Job> batch) {
     batches.incrementAndGet();
     List<NextJob> nexts = new ArrayList<>();
     List<ScoreJob> scores = new ArrayList<>();

@@ -408,6 +408,7 @@ public final class Server implements AutoCloseable {
     m.put("forward_passes", engine.passes.get());
     m.put("contexts", engine.contexts.get());
     m.put("largest_pass", engine.largestPass.get());
+    m.put("model_busy_s", engine.busyNanos.get() / 1e9);
     Runtime rt = Runtime.getRuntime();
     m.put("heap_used_mb", (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
     return m;
