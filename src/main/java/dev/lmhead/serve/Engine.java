@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The only thread that touches the model: a batcher. Requests are queued as jobs; the batcher takes the
- * first, waits at most {@code maxWaitMs} for more (up to {@code maxBatch} contexts), then runs every
+ * first, takes whatever else is queued and, when more work is likely (the server is reading further requests,
+ * or the previous batch held several), waits at most {@code maxWaitMs} for it (up to {@code maxBatch}
+ * contexts), then runs every
  * next-word job of the window in one forward pass per length group, every scoring job through
  * {@link Scorer}, and generation jobs one by one.
  *
@@ -71,6 +73,8 @@ public final class Engine implements AutoCloseable {
   private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean running = true;
+  /** Batchable requests received by the server and not yet queued (being read or parsed): more work is coming. */
+  private final java.util.concurrent.atomic.AtomicInteger arriving = new java.util.concurrent.atomic.AtomicInteger();
 
   final AtomicLong batches = new AtomicLong(), passes = new AtomicLong(), contexts = new AtomicLong(), largestPass = new AtomicLong(), busyNanos = new AtomicLong();
 
@@ -93,6 +97,13 @@ public final class Engine implements AutoCloseable {
   public double maxWaitMs() { return waitNanos / 1e6; }
 
   public int queued() { return queue.size(); }
+
+  /**
+   * The server calls this with +1 when a /v1/next or /v1/score request arrives and with -1 once it is queued
+   * (or refused). The batcher waits for more work only while such requests exist: a lone client does not pay
+   * the --max-wait-ms, concurrent ones are still gathered.
+   */
+  public void arriving(int delta) { arriving.addAndGet(delta); }
 
   /** Exact top-k next words after {@code seq} ({@code <eos>} first, then the context's ids). */
   public CompletableFuture<Next> next(int[] seq, int k) {
@@ -119,6 +130,7 @@ public final class Engine implements AutoCloseable {
 
   private void loop() {
     List<Job> batch = new ArrayList<>();
+    int lastJobs = 0;
     while (running) {
       Job first;
       try {
@@ -134,7 +146,12 @@ public final class Engine implements AutoCloseable {
         try {
           while (n < maxBatch) {
             long rem = deadline - System.nanoTime();
-            Job j = rem > 0 ? queue.poll(rem, TimeUnit.NANOSECONDS) : queue.poll();
+            Job j = queue.poll();
+            // wait (until the deadline) only when more work is likely: requests being read now, or concurrent
+            // clients seen in the previous batch; a lone client never waits
+            boolean likely = arriving.get() > 0 || lastJobs > 1;
+            if (j == null && rem > 0 && likely) j = queue.poll(Math.min(rem, 200_000), TimeUnit.NANOSECONDS);
+            if (j == null && rem > 0 && likely) continue;
             if (j == null) break;
             batch.add(j);
             n += j.contexts();
@@ -144,6 +161,7 @@ public final class Engine implements AutoCloseable {
           running = false;
         }
       }
+      lastJobs = batch.size();
       run(batch);
       batch.clear();
     }

@@ -161,6 +161,9 @@ public final class Server implements AutoCloseable {
 
   private void handle(HttpExchange ex) {
     AtomicBoolean answered = new AtomicBoolean();
+    String p = ex.getRequestURI().getPath();
+    counted.set(ex.getRequestMethod().equals("POST") && ("/v1/next".equals(p) || "/v1/score".equals(p)));
+    if (counted.get()) engine.arriving(+1);
     try {
       byte[] body = readBody(ex, answered);
       Object reply = route(ex, body);
@@ -176,7 +179,18 @@ public final class Server implements AutoCloseable {
       serverErrors.incrementAndGet();
       sendError(ex, answered, new ApiError(500, null, "internal error: " + t.getClass().getSimpleName()));
     } finally {
+      queued();
       ex.close();
+    }
+  }
+
+  /** Whether this handler thread's request still counts as arriving at the engine (see {@link Engine#arriving}). */
+  private final ThreadLocal<Boolean> counted = ThreadLocal.withInitial(() -> false);
+
+  private void queued() {
+    if (counted.get()) {
+      counted.set(false);
+      engine.arriving(-1);
     }
   }
 
@@ -297,6 +311,7 @@ public final class Server implements AutoCloseable {
   private Object next(JsonBody b) throws ApiError, Aborted {
     Context c = context("context", b.string("context", null), false);
     int k = (int) b.integer("k", 10L, 1, vocab.size());
+    queued(); // before the job is queued: the batcher must not wait for this request itself
     Engine.Next r = await(engine.next(c.seq(), k));
     List<Object> top = new ArrayList<>();
     for (int j = 0; j < k; j++) {
@@ -335,6 +350,7 @@ public final class Server implements AutoCloseable {
       seqs[i] = q;
       words.add(w);
     }
+    queued();
     List<Scorer.Result> res = await(engine.score(seqs));
     List<Object> results = new ArrayList<>();
     double sum = 0;
