@@ -3,7 +3,7 @@
 // batched throughput from the HTTP stack and the load client (bench/ServeLoad.java), which share the CPU.
 //
 //   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "target/lmhead.jar:target/lib/*" \
-//       bench/ServeEngineBench.java MODEL_DIR CLIENTS MAX_BATCH
+//       bench/ServeEngineBench.java MODEL_DIR CLIENTS MAX_BATCH          # 1 compute thread, as lmhead serve
 import dev.lmhead.model.*;
 import dev.lmhead.serve.Engine;
 import java.nio.file.Path;
@@ -11,6 +11,7 @@ import java.util.*;
 import java.util.concurrent.atomic.*;
 public class ServeEngineBench {
   public static void main(String[] a) throws Exception {
+    dev.lmhead.tensor.Parallel.setThreads(Integer.getInteger("threads", 1)); // as 'lmhead serve' (-Dthreads=N to change)
     var l = Checkpoint.load(Path.of(a[0]), Checkpoint.MODEL);
     int clients = Integer.parseInt(a[1]), maxBatch = Integer.parseInt(a[2]);
     Engine e = new Engine(l.model(), l.vocab(), null, maxBatch, 2);
