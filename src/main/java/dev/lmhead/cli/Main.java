@@ -34,6 +34,7 @@ public final class Main implements Runnable {
     add(cl, new ImportCommand());
     add(cl, new ExportCommand());
     add(cl, new ScoreCommand());
+    add(cl, new ServeCommand());
     cl.setExecutionExceptionHandler((ex, cmd, parse) -> handle(ex, cmd));
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();

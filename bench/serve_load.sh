@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Load test of 'lmhead serve' (issue 18): requests/s and p50/p99 latency of POST /v1/next (k = 10, contexts of
+# 5-20 WikiText-2 validation words) at 1, 8 and 64 concurrent clients, for the full and the adaptive head at
+# V = 33,278 (2x200 LSTM trained briefly on WikiText-2) and V = 267,735 (untrained, bench/UntrainedModel.java),
+# with dynamic batching (--max-batch 64 --max-wait-ms 2) and one request at a time (--max-batch 1).
+#
+#   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_LEVEL]        # default runs/serve-load 10
+#
+# Loopback only; every run is bounded (SECONDS per level, at most 20,000 requests, 2 s warm-up each).
+# Missing models are created first (about 3 + 1 minutes of training, then the untrained V = 267,735 ones).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="${1:-runs/serve-load}"
+SECS="${2:-10}"
+PORT="${SERVE_LOAD_PORT:-18731}"
+mkdir -p "$OUT"
+./lmhead build
+# the JDK >= 25 that ./lmhead uses (its own finder, sourced)
+source <(sed -n '/^jdk_major()/,/^}/p; /^find_jdk()/,/^}/p' ./lmhead)
+JAVA="$(find_jdk)/bin/java"
+CP="target/lmhead.jar:target/lib/*"
+
+[[ -f runs/serve-full/model.safetensors ]] || ./lmhead train --max-tokens 20000 --time-budget 0 --epochs 1 -o runs/serve-full --quiet
+[[ -f runs/serve-adaptive/model.safetensors ]] || ./lmhead train --max-tokens 20000 --time-budget 0 --epochs 1 --head adaptive -o runs/serve-adaptive --quiet
+for head in full adaptive; do
+  [[ -f runs/serve-$head-267k/model.safetensors ]] || "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$CP" \
+      bench/UntrainedModel.java --like runs/serve-full --vocab 267735 --head $head -o runs/serve-$head-267k
+done
+
+RESULTS="$OUT/results.jsonl"
+: > "$RESULTS"
+SERVER_PID=""
+cleanup() { [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
+  for mode in batch one; do
+    if [[ $mode == batch ]]; then flags=(--max-batch 64 --max-wait-ms 2); else flags=(--max-batch 1 --max-wait-ms 0); fi
+    ./lmhead serve --model "runs/$model" --port "$PORT" "${flags[@]}" 2> "$OUT/$model-$mode.server.log" &
+    SERVER_PID=$!
+    echo "== $model, $mode (${flags[*]}), server pid $SERVER_PID" >&2
+    "$JAVA" bench/ServeLoad.java --url "http://127.0.0.1:$PORT" --clients 1,8,64 --seconds "$SECS" --warmup 2 \
+        --max-requests 20000 --label "$model/$mode" | tee -a "$RESULTS"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  done
+done
+
+# the engine alone, no HTTP (64 in-process clients, batched vs one at a time)
+ENGINE="$OUT/engine.jsonl"
+: > "$ENGINE"
+for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
+  for mb in 64 1; do
+    "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$CP" bench/ServeEngineBench.java "runs/$model" 64 $mb 2>/dev/null | tee -a "$ENGINE"
+  done
+done
+
+# markdown table
+python3 - "$RESULTS" "$ENGINE" > "$OUT/table.md" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+eng = {(r["label"], r["max_batch"]): r["rps"] for r in (json.loads(l) for l in open(sys.argv[2]) if l.strip())}
+by = {(r["label"], r["clients"]): r for r in rows}
+print("| V | head | mode | clients | requests/s | p50 ms | p99 ms | contexts per pass | model busy | errors |")
+print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    model, mode = r["label"].split("/")
+    v = "267,735" if model.endswith("267k") else "33,278"
+    head = "adaptive" if "adaptive" in model else "full"
+    print(f"| {v} | {head} | {'batched (64, 2 ms)' if mode == 'batch' else 'one at a time'} | {r['clients']} | {r['rps']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['contexts_per_pass']:.1f} | {100 * r.get('model_busy', 0):.0f}% | {r['errors']} |")
+print()
+for v, suf in (("33,278", ""), ("267,735", "-267k")):
+    for c in (1, 8, 64):
+        a, f = by.get((f"serve-adaptive{suf}/batch", c)), by.get((f"serve-full{suf}/batch", c))
+        if a and f: print(f"- V = {v}, {c} clients, batched: adaptive / full = {a['rps'] / f['rps']:.2f}x")
+    for head in ("full", "adaptive"):
+        b, o = by.get((f"serve-{head}{suf}/batch", 64)), by.get((f"serve-{head}{suf}/one", 64))
+        if b and o: print(f"- V = {v}, {head}, 64 clients: batched / one at a time = {b['rps'] / o['rps']:.2f}x")
+print()
+print("| engine alone, 64 clients | batched (64) req/s | one at a time req/s | batched / one |")
+print("|---|---:|---:|---:|")
+for m in ("serve-full", "serve-adaptive", "serve-full-267k", "serve-adaptive-267k"):
+    b, o = eng.get((m, 64)), eng.get((m, 1))
+    if b and o: print(f"| {m} | {b:,.1f} | {o:,.1f} | {b / o:.2f}x |")
+PY
+cat "$OUT/table.md"

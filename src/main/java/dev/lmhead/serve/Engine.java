@@ -1,0 +1,304 @@
+package dev.lmhead.serve;
+
+import dev.lmhead.data.Vocabulary;
+import dev.lmhead.head.TopK;
+import dev.lmhead.model.LanguageModel;
+import dev.lmhead.model.Scorer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The only thread that touches the model: a batcher. Requests are queued as jobs; the batcher takes the
+ * first, takes whatever else is queued and, when more work is likely (the server is reading further requests,
+ * or the previous batch held several), waits at most {@code maxWaitMs} for it (up to {@code maxBatch}
+ * contexts), then runs every
+ * next-word job of the window in one forward pass per length group, every scoring job through
+ * {@link Scorer}, and generation jobs one by one.
+ *
+ * <p>Why batching never changes a result: contexts are fed from a fresh state ({@link
+ * LanguageModel#resetState}) time-major as the columns of one [T, B] window, shorter ones padded at the
+ * end; an LSTM is causal and its columns are independent, so the hidden state at a context's last real
+ * position does not depend on the padding or on the other columns, and only those rows reach the head.
+ * The only possible difference is floating-point: a GEMM over B rows instead of 1. OpenBLAS computes
+ * each row of a product the same way whatever the number of rows, so the results are bit for bit equal
+ * under OpenBLAS (the tests check it); the pure-Java GEMM's small-product path can differ in the last
+ * bit. Top-k is computed once with the largest k of the group and cut per request: exact top-k with ties
+ * broken by the smaller id is a prefix of a larger exact top-k.
+ *
+ * <p>Memory is bounded: a forward pass holds at most {@code maxBatch} contexts and
+ * {@link #TOKEN_BUDGET} padded positions (contexts are grouped by length; one context alone may exceed
+ * the budget, it is limited by the server's context limit).
+ */
+public final class Engine implements AutoCloseable {
+  /** Generation with the same sampler as {@code lmhead generate} (injected by the CLI). */
+  @FunctionalInterface
+  public interface Generator {
+    String generate(LanguageModel m, Vocabulary v, String prompt, int words, double temperature, int topK, long seed);
+  }
+
+  /** Padded positions (B x T) per forward pass. */
+  public static final int TOKEN_BUDGET = 32_768;
+
+  /** Exact top-k of one context. */
+  public record Next(int[] ids, float[] logProbs) {}
+
+  private sealed interface Job permits NextJob, ScoreJob, GenJob {
+    int contexts();
+    CompletableFuture<?> future();
+  }
+
+  private record NextJob(int[] seq, int k, CompletableFuture<Next> future) implements Job {
+    public int contexts() { return 1; }
+  }
+
+  private record ScoreJob(int[][] seqs, CompletableFuture<List<Scorer.Result>> future) implements Job {
+    public int contexts() { return Math.max(1, seqs.length); }
+  }
+
+  private record GenJob(String prompt, int words, double temperature, int topK, long seed, CompletableFuture<String> future) implements Job {
+    public int contexts() { return 1; }
+  }
+
+  private final LanguageModel model;
+  private final Vocabulary vocab;
+  private final Scorer scorer;
+  private final Generator generator;
+  private final int maxBatch;
+  private final long waitNanos;
+  private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+  /** Batchable requests received by the server and not yet queued (being read or parsed): more work is coming. */
+  private final java.util.concurrent.atomic.AtomicInteger arriving = new java.util.concurrent.atomic.AtomicInteger();
+
+  final AtomicLong batches = new AtomicLong(), passes = new AtomicLong(), contexts = new AtomicLong(), largestPass = new AtomicLong(), busyNanos = new AtomicLong();
+
+  public Engine(LanguageModel model, Vocabulary vocab, Generator generator, int maxBatch, double maxWaitMs) {
+    if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
+    if (!(maxWaitMs >= 0 && maxWaitMs <= 10_000)) throw new IllegalArgumentException("--max-wait-ms must be in [0, 10000], got " + maxWaitMs);
+    this.model = model;
+    this.vocab = vocab;
+    this.scorer = new Scorer(model, vocab);
+    this.generator = generator;
+    this.maxBatch = maxBatch;
+    this.waitNanos = (long) (maxWaitMs * 1e6);
+    thread = new Thread(this::loop, "lmhead-batcher");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  public int maxBatch() { return maxBatch; }
+
+  public double maxWaitMs() { return waitNanos / 1e6; }
+
+  public int queued() { return queue.size(); }
+
+  /**
+   * The server calls this with +1 when a /v1/next or /v1/score request arrives and with -1 once it is queued
+   * (or refused). The batcher waits for more work only while such requests exist: a lone client does not pay
+   * the --max-wait-ms, concurrent ones are still gathered.
+   */
+  public void arriving(int delta) { arriving.addAndGet(delta); }
+
+  /** Exact top-k next words after {@code seq} ({@code <eos>} first, then the context's ids). */
+  public CompletableFuture<Next> next(int[] seq, int k) {
+    return submit(new NextJob(seq, k, new CompletableFuture<>()));
+  }
+
+  /** Scores token-id sequences as {@link Scorer#scoreIds} does. */
+  public CompletableFuture<List<Scorer.Result>> score(int[][] seqs) {
+    return submit(new ScoreJob(seqs, new CompletableFuture<>()));
+  }
+
+  /** Samples a continuation with the injected generator (the one {@code lmhead generate} uses). */
+  public CompletableFuture<String> generate(String prompt, int words, double temperature, int topK, long seed) {
+    if (generator == null) return CompletableFuture.failedFuture(new UnsupportedOperationException("generation is not configured"));
+    return submit(new GenJob(prompt, words, temperature, topK, seed, new CompletableFuture<>()));
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> CompletableFuture<T> submit(Job j) {
+    if (!running) return CompletableFuture.failedFuture(new IllegalStateException("server is shutting down"));
+    queue.add(j);
+    return (CompletableFuture<T>) j.future();
+  }
+
+  private void loop() {
+    List<Job> batch = new ArrayList<>();
+    int lastJobs = 0;
+    while (running) {
+      Job first;
+      try {
+        first = queue.poll(100, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        break;
+      }
+      if (first == null) continue;
+      batch.add(first);
+      int n = first.contexts();
+      if (!(first instanceof GenJob)) {
+        long deadline = System.nanoTime() + waitNanos;
+        try {
+          while (n < maxBatch) {
+            long rem = deadline - System.nanoTime();
+            Job j = queue.poll();
+            // wait (until the deadline) only when more work is likely: requests being read now, or concurrent
+            // clients seen in the previous batch; a lone client never waits
+            boolean likely = arriving.get() > 0 || lastJobs > 1;
+            if (j == null && rem > 0 && likely) j = queue.poll(Math.min(rem, 200_000), TimeUnit.NANOSECONDS);
+            if (j == null && rem > 0 && likely) continue;
+            if (j == null) break;
+            batch.add(j);
+            n += j.contexts();
+            if (j instanceof GenJob) break;
+          }
+        } catch (InterruptedException e) {
+          running = false;
+        }
+      }
+      lastJobs = batch.size();
+      run(batch);
+      batch.clear();
+    }
+    for (Job j; (j = queue.poll()) != null; ) j.future().completeExceptionally(new IllegalStateException("server is shutting down"));
+  }
+
+  private void run(List<Job> batch) {
+    long t0 = System.nanoTime();
+    try {
+      runJobs(batch);
+    } finally {
+      busyNanos.addAndGet(System.nanoTime() - t0);
+    }
+  }
+
+  private void runJobs(List<Job> batch) {
+    batches.incrementAndGet();
+    List<NextJob> nexts = new ArrayList<>();
+    List<ScoreJob> scores = new ArrayList<>();
+    for (Job j : batch) {
+      if (j instanceof NextJob nj) nexts.add(nj);
+      else if (j instanceof ScoreJob sj) scores.add(sj);
+    }
+    if (!nexts.isEmpty()) guarded(nexts, () -> runNext(nexts));
+    if (!scores.isEmpty()) guarded(scores, () -> runScore(scores));
+    for (Job j : batch) {
+      if (j instanceof GenJob g) {
+        guarded(List.of(g), () -> g.future().complete(generator.generate(model, vocab, g.prompt(), g.words(), g.temperature(), g.topK(), g.seed())));
+      }
+    }
+  }
+
+  /** Runs a step; any failure (even OutOfMemoryError) fails only these jobs, never the batcher. */
+  private static void guarded(List<? extends Job> jobs, Runnable r) {
+    try {
+      r.run();
+    } catch (Throwable t) {
+      for (Job j : jobs) j.future().completeExceptionally(t);
+    }
+  }
+
+  /** Index groups of ascending-length sequences: at most maxBatch each and B x T_max within the token budget. */
+  private List<int[]> groups(int[] lengthsSorted) {
+    List<int[]> out = new ArrayList<>();
+    int s = 0, n = lengthsSorted.length;
+    while (s < n) {
+      int e = s + 1;
+      while (e < n && e - s < maxBatch && (long) (e - s + 1) * lengthsSorted[e] <= TOKEN_BUDGET) e++;
+      out.add(new int[] {s, e});
+      s = e;
+    }
+    return out;
+  }
+
+  private void runNext(List<NextJob> jobs) {
+    int n = jobs.size(), H = model.config.hidden(), eos = vocab.eosId();
+    NextJob[] sorted = jobs.toArray(new NextJob[0]);
+    Arrays.sort(sorted, (a, b) -> Integer.compare(a.seq().length, b.seq().length));
+    int[] lens = new int[n];
+    for (int i = 0; i < n; i++) lens[i] = sorted[i].seq().length;
+    for (int[] g : groups(lens)) {
+      int s = g[0], B = g[1] - g[0], T = lens[g[1] - 1], kmax = 1;
+      try {
+        int[] inputs = new int[T * B];
+        Arrays.fill(inputs, eos); // end padding: never reaches a gathered row
+        for (int b = 0; b < B; b++) {
+          int[] q = sorted[s + b].seq();
+          for (int t = 0; t < q.length; t++) inputs[t * B + b] = q[t];
+          kmax = Math.max(kmax, sorted[s + b].k());
+        }
+        model.resetState(B);
+        float[] x = model.headInputs(inputs, T, B);
+        float[] last = new float[B * H];
+        for (int b = 0; b < B; b++) System.arraycopy(x, ((sorted[s + b].seq().length - 1) * B + b) * H, last, b * H, H);
+        TopK top = model.decoder.topK(last, B, kmax);
+        passes.incrementAndGet();
+        contexts.addAndGet(B);
+        largestPass.accumulateAndGet(B, Math::max);
+        for (int b = 0; b < B; b++) {
+          int k = sorted[s + b].k();
+          sorted[s + b].future().complete(new Next(Arrays.copyOfRange(top.ids(), b * kmax, b * kmax + k),
+              Arrays.copyOfRange(top.logProbs(), b * kmax, b * kmax + k)));
+        }
+      } catch (Throwable t) {
+        for (int b = 0; b < B; b++) sorted[s + b].future().completeExceptionally(t);
+      }
+    }
+  }
+
+  private void runScore(List<ScoreJob> jobs) {
+    int total = 0;
+    for (ScoreJob j : jobs) total += j.seqs().length;
+    int[][] all = new int[total][];
+    int[] owner = new int[total];
+    int p = 0;
+    for (int i = 0; i < jobs.size(); i++) for (int[] q : jobs.get(i).seqs()) { owner[p] = i; all[p++] = q; }
+    Integer[] order = new Integer[total];
+    for (int i = 0; i < total; i++) order[i] = i;
+    Arrays.sort(order, (a, b) -> Integer.compare(all[a].length, all[b].length));
+    int[] lens = new int[total];
+    for (int i = 0; i < total; i++) lens[i] = all[order[i]].length;
+    Scorer.Result[] res = new Scorer.Result[total];
+    boolean[] failed = new boolean[jobs.size()];
+    for (int[] g : groups(lens)) {
+      int B = g[1] - g[0];
+      int[][] seqs = new int[B][];
+      for (int b = 0; b < B; b++) seqs[b] = all[order[g[0] + b]];
+      try {
+        List<Scorer.Result> r = scorer.batchLines(B).scoreIds(seqs);
+        passes.incrementAndGet();
+        contexts.addAndGet(B);
+        largestPass.accumulateAndGet(B, Math::max);
+        for (int b = 0; b < B; b++) res[order[g[0] + b]] = r.get(b);
+      } catch (Throwable t) {
+        for (int b = 0; b < B; b++) {
+          int o = owner[order[g[0] + b]];
+          if (!failed[o]) { failed[o] = true; jobs.get(o).future().completeExceptionally(t); }
+        }
+      }
+    }
+    p = 0;
+    for (int i = 0; i < jobs.size(); i++) {
+      int m = jobs.get(i).seqs().length;
+      if (!failed[i]) jobs.get(i).future().complete(Arrays.asList(Arrays.copyOfRange(res, p, p + m)));
+      p += m;
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Job j; (j = queue.poll()) != null; ) j.future().completeExceptionally(new IllegalStateException("server is shutting down"));
+  }
+}
