@@ -5,7 +5,6 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
-import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -80,7 +79,6 @@ public final class DifferentiatedSoftmax implements OutputLayer {
 
   DifferentiatedSoftmax withSpec(Spec s) { this.spec = s; return this; }
 
-  private static final int MIN_BLOCK_ROWS = 256;
 
   private final int vocab, dim;
   private final int[] cutoffs, dims;
@@ -88,7 +86,7 @@ public final class DifferentiatedSoftmax implements OutputLayer {
   private final int[] starts, offsets;
   public final Parameter[] bands;
   public final Parameter bias; // null without bias
-  private float[] logits = new float[0];
+  private final LogitRows rows;
 
   /**
    * @param cutoffs ascending band boundaries in (0, V), without V; null for the default
@@ -141,6 +139,7 @@ public final class DifferentiatedSoftmax implements OutputLayer {
     } else {
       bias = null;
     }
+    rows = new LogitRows(vocab, bias);
   }
 
   /**
@@ -187,15 +186,6 @@ public final class DifferentiatedSoftmax implements OutputLayer {
     return ps;
   }
 
-  private int blockRows(int n) {
-    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, vocab, n, MIN_BLOCK_ROWS);
-  }
-
-  private float[] logitsBuffer(int rows) {
-    logits = Workspace.grow(logits, (long) rows * vocab);
-    return logits;
-  }
-
   /** out[0..rows) = the V logits of hidden rows [r0, r0+rows), band by band. */
   private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
     for (int b = 0; b < bands.length; b++) {
@@ -212,89 +202,32 @@ public final class DifferentiatedSoftmax implements OutputLayer {
 
   @Override
   public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
-    int count = loss.validate(targets, n, vocab);
-    float scale = loss.gradScale(count);
-    int block = blockRows(n);
-    float[] g = logitsBuffer(block);
-    double total = 0;
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, g);
-      double[] partial = new double[rows];
-      // fused: logits -> scale * (softmax - onehot), and the row's NLL
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          int off = r * vocab, t = targets[base + r];
-          if (loss.ignored(t)) { Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
-          float target = g[off + t];
-          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale) - target;
-        }
-      });
-      for (int r = 0; r < rows; r++) {
-        total += partial[r];
-        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
-      }
+    return rows.forwardBackward(hidden, n, targets, gradHidden, loss, rowLoss, this::computeLogits, (g, h, r0, m, gh) -> {
+      // per band: d/dh_b = G_b · W_b ;  dW_b += G_bᵀ · h_b  (the bias gradient is added by LogitRows)
       for (int b = 0; b < bands.length; b++) {
         int size = starts[b + 1] - starts[b];
-        if (gradHidden != null) {
-          Blas.get().sgemm(false, false, rows, dims[b], size, 1f, g, starts[b], vocab, bands[b].data, 0, dims[b],
-              0f, gradHidden, r0 * dim + offsets[b], dim);
+        if (gh != null) {
+          Blas.get().sgemm(false, false, m, dims[b], size, 1f, g, starts[b], vocab, bands[b].data, 0, dims[b],
+              0f, gh, r0 * dim + offsets[b], dim);
         }
-        Blas.get().sgemm(true, false, size, dims[b], rows, 1f, g, starts[b], vocab, hidden, r0 * dim + offsets[b], dim,
+        Blas.get().sgemm(true, false, size, dims[b], m, 1f, g, starts[b], vocab, h, r0 * dim + offsets[b], dim,
             1f, bands[b].grad, 0, dims[b]);
       }
-      if (bias != null) {
-        Parallel.forRange(vocab, 1024, (a, b) -> {
-          for (int r = 0; r < rows; r++) Vec.add(g, r * vocab + a, bias.grad, a, b - a);
-        });
-      }
-    }
-    return loss.reduce(total, count);
-  }
-
-  @Override
-  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    Loss.checkTargets(targets, n, vocab);
-    int block = blockRows(n);
-    float[] lg = logitsBuffer(block);
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, lg);
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExp(lg, r * vocab, vocab);
-        }
-      });
-    }
-  }
-
-  @Override
-  public void logProb(float[] hidden, int n, float[] out) {
-    computeLogits(hidden, 0, n, out);
-    Parallel.forRange(n, 4, (a, b) -> {
-      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab);
     });
   }
 
   @Override
+  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
+    rows.targetLogProb(hidden, n, targets, out, this::computeLogits);
+  }
+
+  @Override
+  public void logProb(float[] hidden, int n, float[] out) {
+    rows.logProb(hidden, n, out, this::computeLogits);
+  }
+
+  @Override
   public TopK topK(float[] hidden, int n, int k) {
-    if (k < 1 || k > vocab) throw new IllegalArgumentException("k must be in [1, " + vocab + "], got " + k);
-    int[] ids = new int[n * k];
-    float[] vals = new float[n * k];
-    int block = blockRows(n);
-    float[] lg = logitsBuffer(block);
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, lg);
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          float lse = Vec.logSumExp(lg, r * vocab, vocab);
-          int o = (base + r) * k;
-          TopK.selectRow(lg, r * vocab, vocab, k, ids, vals, o);
-          for (int j = 0; j < k; j++) vals[o + j] -= lse;
-        }
-      });
-    }
-    return new TopK(n, k, ids, vals);
+    return rows.topK(hidden, n, k, this::computeLogits);
   }
 }

@@ -5,7 +5,6 @@ import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import dev.lmhead.tensor.Vec;
-import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -45,18 +44,12 @@ public final class FullSoftmax implements OutputLayer {
   public static final HeadType TYPE = new HeadType("full", "full softmax", Spec.class, java.util.List.of(BIAS),
       o -> new Spec(o.bool(BIAS)), true);
 
-  /**
-   * The logits buffer keeps to {@link Workspace#BLOCK_FLOATS}, but never fewer rows than this: every block streams the whole [V, d] weight through the GEMMs, so at
-   * V = 267,735 a 64 MiB block (62 rows) made the head memory-bound (the weight, 274 MB at d = 256, is read
-   * 33 times for 2,048 rows). With 256 rows the buffer is at most the size of the weight itself.
-   */
-  private static final int MIN_BLOCK_ROWS = 256;
 
   private final int vocab, dim;
   private final Spec spec;
   public final Parameter weight;
   public final Parameter bias; // null without bias
-  private float[] logits = new float[0];
+  private final LogitRows rows;
 
   /**
    * @param tiedWeight an existing [V, d] parameter to share (weight tying with the input embedding),
@@ -85,6 +78,7 @@ public final class FullSoftmax implements OutputLayer {
     } else {
       bias = null;
     }
+    rows = new LogitRows(vocab, bias);
   }
 
   @Override public int vocabSize() { return vocab; }
@@ -107,14 +101,6 @@ public final class FullSoftmax implements OutputLayer {
     return ps;
   }
 
-  private int blockRows(int n) {
-    return Workspace.rowsPerBlock(Workspace.BLOCK_FLOATS, vocab, n, MIN_BLOCK_ROWS);
-  }
-
-  private float[] logitsBuffer(int rows) {
-    return logits = Workspace.grow(logits, (long) rows * vocab);
-  }
-
   /** logits[0..rows) = hidden[r0..r0+rows) · Wᵀ + b */
   private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
     Blas.get().sgemm(false, true, rows, vocab, dim, 1f, hidden, r0 * dim, dim, weight.data, 0, dim, 0f, out, 0, vocab);
@@ -127,84 +113,25 @@ public final class FullSoftmax implements OutputLayer {
 
   @Override
   public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
-    int count = loss.validate(targets, n, vocab);
-    float scale = loss.gradScale(count);
-    int block = blockRows(n);
-    float[] g = logitsBuffer(block);
-    double total = 0;
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, g);
-      double[] partial = new double[rows];
-      // fused: logits -> scale * (softmax - onehot), and the row's NLL
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          int off = r * vocab, t = targets[base + r];
-          if (loss.ignored(t)) { java.util.Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
-          float target = g[off + t];
-          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale) - target;
-        }
-      });
-      for (int r = 0; r < rows; r++) {
-        total += partial[r];
-        if (rowLoss != null) rowLoss[base + r] = (float) partial[r];
-      }
-      if (gradHidden != null) {
-        Blas.get().sgemm(false, false, rows, dim, vocab, 1f, g, 0, vocab, weight.data, 0, dim, 0f, gradHidden, r0 * dim, dim);
-      }
-      Blas.get().sgemm(true, false, vocab, dim, rows, 1f, g, 0, vocab, hidden, r0 * dim, dim, 1f, weight.grad, 0, dim);
-      if (bias != null) {
-        Parallel.forRange(vocab, 1024, (a, b) -> {
-          for (int r = 0; r < rows; r++) Vec.add(g, r * vocab + a, bias.grad, a, b - a);
-        });
-      }
-    }
-    return loss.reduce(total, count);
-  }
-
-  @Override
-  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
-    Loss.checkTargets(targets, n, vocab);
-    int block = blockRows(n);
-    float[] lg = logitsBuffer(block);
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, lg);
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExp(lg, r * vocab, vocab);
-        }
-      });
-    }
-  }
-
-  @Override
-  public void logProb(float[] hidden, int n, float[] out) {
-    computeLogits(hidden, 0, n, out);
-    Parallel.forRange(n, 4, (a, b) -> {
-      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab);
+    return rows.forwardBackward(hidden, n, targets, gradHidden, loss, rowLoss, this::computeLogits, (g, h, r0, m, gh) -> {
+      // d/dh = G · W ;  dW += Gᵀ · h  (the bias gradient, the column sums of G, is added by LogitRows)
+      if (gh != null) Blas.get().sgemm(false, false, m, dim, vocab, 1f, g, 0, vocab, weight.data, 0, dim, 0f, gh, r0 * dim, dim);
+      Blas.get().sgemm(true, false, vocab, dim, m, 1f, g, 0, vocab, h, r0 * dim, dim, 1f, weight.grad, 0, dim);
     });
   }
 
   @Override
+  public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) {
+    rows.targetLogProb(hidden, n, targets, out, this::computeLogits);
+  }
+
+  @Override
+  public void logProb(float[] hidden, int n, float[] out) {
+    rows.logProb(hidden, n, out, this::computeLogits);
+  }
+
+  @Override
   public TopK topK(float[] hidden, int n, int k) {
-    TopK.checkK(k, vocab);
-    int[] ids = new int[n * k];
-    float[] vals = new float[n * k];
-    int block = blockRows(n);
-    float[] lg = logitsBuffer(block);
-    for (int r0 = 0; r0 < n; r0 += block) {
-      final int rows = Math.min(block, n - r0), base = r0;
-      computeLogits(hidden, r0, rows, lg);
-      Parallel.forRange(rows, 4, (a, b) -> {
-        for (int r = a; r < b; r++) {
-          float lse = Vec.logSumExp(lg, r * vocab, vocab);
-          int o = (base + r) * k;
-          TopK.selectRow(lg, r * vocab, vocab, k, ids, vals, o);
-          for (int j = 0; j < k; j++) vals[o + j] -= lse;
-        }
-      });
-    }
-    return new TopK(n, k, ids, vals);
+    return rows.topK(hidden, n, k, this::computeLogits);
   }
 }
