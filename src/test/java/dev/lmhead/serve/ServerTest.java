@@ -123,18 +123,44 @@ class ServerTest {
     return m.decoder.topK(Arrays.copyOfRange(x, (seq.length - 1) * H, seq.length * H), 1, k);
   }
 
+  /**
+   * Batched and single computations agree up to float rounding, not bit for bit: some OpenBLAS kernels
+   * (Haswell's) round a GEMM row differently depending on how many rows the product has. Log-probs must
+   * agree within {@link #TOL}, and ids rank by rank except where two neighbours are within TOL (a tie
+   * that rounding may order either way).
+   */
+  static final double TOL = 1e-5;
+
   static void assertTop(TopK want, JsonObject got, String msg) {
     JsonArray top = got.getAsJsonArray("top");
     assertEquals(want.k(), top.size(), msg);
     Vocabulary v = vocab();
     for (int j = 0; j < want.k(); j++) {
       JsonObject t = top.get(j).getAsJsonObject();
-      assertEquals(want.id(0, j), t.get("id").getAsInt(), msg + " rank " + j);
-      assertEquals(v.word(want.id(0, j)), t.get("word").getAsString(), msg);
-      // bit for bit under OpenBLAS (a float printed by Gson parses back to the same float)
-      if (Blas.get().name().equals("openblas")) assertEquals(want.logProb(0, j), t.get("logprob").getAsFloat(), 0f, msg + " rank " + j);
-      else assertEquals(want.logProb(0, j), t.get("logprob").getAsFloat(), 2e-6f, msg + " rank " + j);
-      assertEquals(Math.exp(want.logProb(0, j)), t.get("prob").getAsDouble(), 1e-12, msg);
+      double lp = t.get("logprob").getAsDouble();
+      assertEquals(want.logProb(0, j), lp, TOL, msg + " rank " + j);
+      boolean tie = (j > 0 && want.logProb(0, j - 1) - want.logProb(0, j) <= TOL)
+          || (j + 1 < want.k() && want.logProb(0, j) - want.logProb(0, j + 1) <= TOL);
+      if (!tie) {
+        assertEquals(want.id(0, j), t.get("id").getAsInt(), msg + " rank " + j);
+        assertEquals(v.word(want.id(0, j)), t.get("word").getAsString(), msg);
+      }
+      assertEquals(Math.exp(lp), t.get("prob").getAsDouble(), 1e-6 * Math.exp(lp), msg);
+    }
+  }
+
+  /** Two /v1/next responses for the same request: same fields, and the same top-k up to float rounding. */
+  static void assertSameNext(JsonObject want, JsonObject got, String msg) {
+    for (String f : new String[] {"words", "oov", "k"}) assertEquals(want.get(f), got.get(f), msg + " " + f);
+    assertEquals(want.get("oov_words"), got.get("oov_words"), msg);
+    JsonArray a = want.getAsJsonArray("top"), b = got.getAsJsonArray("top");
+    assertEquals(a.size(), b.size(), msg);
+    for (int j = 0; j < a.size(); j++) {
+      double la = a.get(j).getAsJsonObject().get("logprob").getAsDouble(), lb = b.get(j).getAsJsonObject().get("logprob").getAsDouble();
+      assertEquals(la, lb, TOL, msg + " rank " + j);
+      boolean tie = (j > 0 && a.get(j - 1).getAsJsonObject().get("logprob").getAsDouble() - la <= TOL)
+          || (j + 1 < a.size() && la - a.get(j + 1).getAsJsonObject().get("logprob").getAsDouble() <= TOL);
+      if (!tie) assertEquals(a.get(j).getAsJsonObject().get("id"), b.get(j).getAsJsonObject().get("id"), msg + " rank " + j);
     }
   }
 
@@ -202,8 +228,8 @@ class ServerTest {
     assertTrue(passes < n, "concurrent requests must share forward passes: " + n + " contexts in " + passes + " passes");
     for (int i = 0; i < ctx.size(); i++) {
       Reply one = post(s, "/v1/next", "{\"context\": " + q(ctx.get(i)) + ", \"k\": " + ks[i] + "}");
-      // same ids and bit-identical log-probs, batched or alone (JSON equality of the whole response)
-      assertEquals(one.json(), concurrent.get(i), head + " request " + i);
+      // same ids and log-probs, batched or alone, up to float rounding (bit for bit with some kernels only)
+      assertSameNext(one.json(), concurrent.get(i), head + " request " + i);
       assertTop(direct(ref, ctx.get(i), ks[i]), concurrent.get(i), head + " request " + i);
     }
   }
@@ -226,7 +252,7 @@ class ServerTest {
     for (int i = 0; i < sents.size(); i++) {
       JsonObject o = res.get(i).getAsJsonObject();
       Scorer.Result w = want.get(i);
-      assertEquals(w.logProb(), o.get("logprob").getAsDouble(), Blas.get().name().equals("openblas") ? 0 : 1e-5, "sentence " + i);
+      assertEquals(w.logProb(), o.get("logprob").getAsDouble(), 1e-6 * Math.max(1, Math.abs(w.logProb())), "sentence " + i);
       assertEquals(w.log10(), o.get("log10").getAsDouble(), 1e-5);
       assertEquals(w.tokens(), o.get("tokens").getAsInt());
       assertEquals(w.oov(), o.get("oov").getAsInt());
