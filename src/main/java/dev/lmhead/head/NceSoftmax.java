@@ -140,10 +140,10 @@ public final class NceSoftmax implements OutputLayer {
   public int noiseSamples() { return k; }
 
   /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
-  public long samplerState() { return sampler.state(); }
+  @Override public Long samplerState() { return sampler.state(); }
 
   /** Restores {@link #samplerState()}. */
-  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+  @Override public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
 
   /** Tests: use this noise sample in every following call; null to draw again. */
   void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }

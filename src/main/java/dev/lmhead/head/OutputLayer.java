@@ -85,6 +85,16 @@ public interface OutputLayer {
     return 3 * Math.log(Math.max(vocab, 2)) + 10;
   }
 
+  /**
+   * The state of a random source the head draws from in training (the sampled heads' sampler), saved
+   * with the resume point so that a resumed run draws what an uninterrupted one would; null when the
+   * head has none.
+   */
+  default Long samplerState() { return null; }
+
+  /** Restores {@link #samplerState()}; a head without a sampler ignores it. */
+  default void setSamplerState(long state) {}
+
   /** Switches training-time behaviour (dropout inside a head); default no-op. */
   default void train(boolean training) {}
 }

@@ -165,10 +165,10 @@ public final class SampledSoftmax implements OutputLayer {
   public boolean removeAccidentalHits() { return removeAccidentalHits; }
 
   /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
-  public long samplerState() { return sampler.state(); }
+  @Override public Long samplerState() { return sampler.state(); }
 
   /** Restores {@link #samplerState()}. */
-  public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
+  @Override public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
 
   /** Tests: use this sample (ids in [0, V), any length >= 1) in every following call; null to draw again. */
   void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }

@@ -91,6 +91,7 @@ public final class Trainer {
       trainSeconds = s.get("train_seconds").getAsDouble();
       badEpochs = s.get("bad_epochs").getAsInt();
       rng = Rng.fromState(s.get("rng").getAsLong());
+      if (s.has("head_sampler")) model.decoder.setSamplerState(s.get("head_sampler").getAsLong());
       if (!s.get("optimizer").getAsString().equals(opt.name())) {
         throw new UserError(f + ": saved with optimizer " + s.get("optimizer").getAsString() + ", resumed with --optimizer " + opt.name());
       }
@@ -453,6 +454,8 @@ public final class Trainer {
     s.addProperty("bad_epochs", badEpochs);
     s.addProperty("rng", rng.state());
     s.addProperty("optimizer", opt.name());
+    Long sampler = model.decoder.samplerState();
+    if (sampler != null) s.addProperty("head_sampler", sampler);
     Checkpoint.saveTensors(dir.resolve(Checkpoint.LAST), t, Map.of("lmhead.trainer", s.toString()));
     goodParams = null; // the file is the roll-back target from now on
     goodOpt = null;

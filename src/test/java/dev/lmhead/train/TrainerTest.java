@@ -148,6 +148,35 @@ class TrainerTest {
     assertEquals(best, savedPpl(dir.resolve(Checkpoint.MODEL)), 0.0, "the best checkpoint was replaced by a worse one");
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"sampled", "nce"})
+  void aSampledHeadResumesToExactlyTheParametersOfOneRun(String head) throws Exception {
+    // the head's sampler state travels with the resume point: the resumed run draws the same samples
+    dev.lmhead.head.HeadSpec spec = head.equals("sampled")
+        ? new dev.lmhead.head.SampledSoftmax.Spec(true, 64, dev.lmhead.head.SampledSoftmax.Sampler.LOG_UNIFORM, 0.75)
+        : new dev.lmhead.head.NceSoftmax.Spec(true, 64, 0.75);
+    ModelConfig cfg = new ModelConfig(corpus.vocab().size(), 48, 48, 1, 0f, true, "embedding", 0.1f, spec);
+    TrainConfig lowLr = new TrainConfig(3, 12, 8, 1, 0.25, "sgd", 0f, "plateau", 0.25, 5, 0, 2_000, 11, 4, 10, 0);
+    LanguageModel a = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(11));
+    new Trainer(a, corpus, lowLr, tmp.resolve("run-" + head + "-a"), QUIET, true).run();
+    Path dir = tmp.resolve("run-" + head + "-b");
+    TrainConfig half = new TrainConfig(3, 12, 8, 1, 0.25, "sgd", 0f, "plateau", 0.25, 5, 0, 1_000, 11, 4, 10, 0);
+    new Trainer(new LanguageModel(cfg, corpus.vocab().counts(), new Rng(11)), corpus, half, dir, QUIET, true).run();
+    LanguageModel b = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(999));
+    Trainer tb = new Trainer(b, corpus, lowLr, dir, QUIET, true);
+    tb.resume();
+    tb.run();
+    // compare the resume points (the state at the stop), not the models after the run: run() ends by
+    // loading the best checkpoint, which differs when the two runs validated at different points
+    var la = Checkpoint.loadTensors(tmp.resolve("run-" + head + "-a").resolve(Checkpoint.LAST));
+    var lb = Checkpoint.loadTensors(dir.resolve(Checkpoint.LAST));
+    for (String name : a.namedParameters().keySet()) {
+      assertArrayEquals(la.get(name).f32(), lb.get(name).f32(), head + ": parameter " + name + " differs after resume");
+    }
+    assertEquals(com.google.gson.JsonParser.parseString(la.metadata().get("lmhead.trainer")).getAsJsonObject().get("head_sampler"),
+        com.google.gson.JsonParser.parseString(lb.metadata().get("lmhead.trainer")).getAsJsonObject().get("head_sampler"));
+  }
+
   @Test
   void sequenceLevelLossWithLr1Clip5EqualsTokenLevelWithLrTTimesLargerAndClipTTimesSmaller() throws Exception {
     int bptt = 12;
