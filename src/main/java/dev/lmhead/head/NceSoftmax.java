@@ -31,7 +31,7 @@ import jdk.incubator.vector.VectorSpecies;
  * them): they normalise explicitly, so perplexities do not rely on the self-normalisation. Weight
  * tying works as for FullSoftmax.
  */
-public final class NceSoftmax implements OutputLayer {
+public final class NceSoftmax extends SampledObjective {
   /** Mnih &amp; Teh's and word2vec's unigram exponent. */
   public static final double DEFAULT_ALPHA = 0.75;
 
@@ -78,14 +78,8 @@ public final class NceSoftmax implements OutputLayer {
   /** The spec this head reports: the one it was built from ({@link Spec#create}). */
   NceSoftmax withSpec(Spec s) { this.spec = s; return this; }
 
-  private final FullSoftmax full;
   private final CandidateSampler noise;
   private final int k;
-  private Rng sampler;
-  private final SampledScores scores;
-  private final int vocab, dim;
-  private int[] drawn;
-  private int[] fixedSample;
 
   /**
    * A new full-softmax layer (weights as {@link FullSoftmax}'s constructor makes them) trained by NCE
@@ -103,73 +97,28 @@ public final class NceSoftmax implements OutputLayer {
 
   /** NCE training of an existing full softmax (its Parameters are shared, not copied), any noise Q. */
   public NceSoftmax(FullSoftmax full, CandidateSampler noise, int k, long samplerSeed) {
-    if (noise.vocabSize() != full.vocabSize()) {
-      throw new IllegalArgumentException("noise distribution covers " + noise.vocabSize() + " words, the head " + full.vocabSize());
-    }
-    if (k < 1) throw new IllegalArgumentException("number of noise samples must be >= 1, got " + k);
-    this.full = full;
+    super(full, noise, k, samplerSeed, "noise distribution", "noise samples");
     this.noise = noise;
     this.k = k;
-    this.sampler = new Rng(samplerSeed);
-    this.vocab = full.vocabSize();
-    this.dim = full.inputDim();
-    this.scores = new SampledScores(full.weight, full.bias, dim);
-    this.drawn = new int[k];
     this.spec = new Spec(full.bias != null, k, DEFAULT_ALPHA); // built directly: as well as the arguments allow
   }
 
-  @Override public int vocabSize() { return vocab; }
-  @Override public int inputDim() { return dim; }
   @Override public String type() { return "nce"; }
   @Override public Spec spec() { return spec; }
-
-  /** The NCE objective, not the NLL. */
-  @Override public boolean trainingLossIsNll() { return false; }
 
   /** The objective sums k + 1 logistic terms, each of order ln V at worst for a sane model. */
   @Override public double explodedLoss() { return (k + 1) * OutputLayer.nllLimit(vocab); }
 
-  /** As {@link FullSoftmax}: the word-LM example's initialisation of the shared weight and bias. */
-  @Override public void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {
-    full.initLikeWordLanguageModel(initRange, tied, rng);
-  }
-  @Override public List<Parameter> parameters() { return full.parameters(); }
-
-  public FullSoftmax full() { return full; }
   public CandidateSampler noise() { return noise; }
   public int noiseSamples() { return k; }
 
-  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
-  @Override public Long samplerState() { return sampler.state(); }
-
-  /** Restores {@link #samplerState()}. */
-  @Override public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
-
-  /** Tests: use this noise sample in every following call; null to draw again. */
-  void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
-
-  int[] lastSample() { return drawn.clone(); }
-
-  @Override
-  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
-    loss.validate(targets, n, vocab);
-    if (fixedSample != null) {
-      drawn = fixedSample.clone();
-    } else {
-      if (drawn.length != k) drawn = new int[k];
-      noise.sample(sampler, k, drawn);
-    }
-    return forwardBackwardWithSample(hidden, n, targets, gradHidden, loss, rowLoss, drawn);
-  }
-
   /** The training step with a given noise sample (its length is k here). */
+  @Override
   double forwardBackwardWithSample(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss,
                                    float[] rowLoss, int[] sample) {
     int count = loss.validate(targets, n, vocab);
     final int s = sample.length;
-    for (int j = 0; j < s; j++) {
-      if (sample[j] < 0 || sample[j] >= vocab) throw new IllegalArgumentException("noise id " + sample[j] + " is outside [0, " + vocab + ")");
-    }
+    checkSample(sample, "noise id");
     final float scale = loss.gradScale(count);
     final double logK = Math.log(s);
     final float[] corr = new float[s];
@@ -237,7 +186,4 @@ public final class NceSoftmax implements OutputLayer {
     return x >= 0 ? inv : e * inv;
   }
 
-  @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }
-  @Override public void logProb(float[] hidden, int n, float[] out) { full.logProb(hidden, n, out); }
-  @Override public TopK topK(float[] hidden, int n, int k) { return full.topK(hidden, n, k); }
 }

@@ -40,7 +40,7 @@ import java.util.Map;
  *
  * <p>The sampler's random stream is its own ({@code samplerSeed}), separate from initialisation.
  */
-public final class SampledSoftmax implements OutputLayer {
+public final class SampledSoftmax extends SampledObjective {
   /** {@code --samples}: negatives (sampled) or noise draws (NCE) per training call, shared by all rows. */
   public static final HeadOption SAMPLES = HeadOption.of("samples", HeadOption.Kind.INT, "1024",
       "sampled/nce: samples per training call, shared by the rows (default: 1024).");
@@ -94,16 +94,7 @@ public final class SampledSoftmax implements OutputLayer {
   /** The spec this head reports: the one it was built from ({@link Spec#create}). */
   SampledSoftmax withSpec(Spec s) { this.spec = s; return this; }
 
-  private final FullSoftmax full;
-  private final CandidateSampler proposal;
-  private final int samples;
   private final boolean subtractLogQ, removeAccidentalHits;
-  private Rng sampler;
-  private final SampledScores scores;
-  private final int vocab, dim;
-  private int[] drawn;
-  /** When not null, every forwardBackward uses this sample instead of drawing (tests). */
-  private int[] fixedSample;
 
   /**
    * A new full-softmax layer (weights as {@link FullSoftmax}'s constructor makes them) trained by
@@ -125,77 +116,29 @@ public final class SampledSoftmax implements OutputLayer {
   /** Sampled-softmax training of an existing full softmax (its Parameters are shared, not copied). */
   public SampledSoftmax(FullSoftmax full, CandidateSampler proposal, int samples, boolean subtractLogQ,
                         boolean removeAccidentalHits, long samplerSeed) {
-    if (proposal.vocabSize() != full.vocabSize()) {
-      throw new IllegalArgumentException("proposal covers " + proposal.vocabSize() + " words, the head " + full.vocabSize());
-    }
-    if (samples < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + samples);
-    this.full = full;
-    this.proposal = proposal;
-    this.samples = samples;
+    super(full, proposal, samples, samplerSeed, "proposal", "samples");
     this.subtractLogQ = subtractLogQ;
     this.removeAccidentalHits = removeAccidentalHits;
-    this.sampler = new Rng(samplerSeed);
-    this.vocab = full.vocabSize();
-    this.dim = full.inputDim();
-    this.scores = new SampledScores(full.weight, full.bias, dim);
-    this.drawn = new int[samples];
     // built directly (not from a Spec): describe it as well as the arguments allow
     this.spec = new Spec(full.bias != null, samples,
         proposal.name().startsWith("log") ? Sampler.LOG_UNIFORM : Sampler.UNIGRAM, NceSoftmax.DEFAULT_ALPHA);
   }
 
-  @Override public int vocabSize() { return vocab; }
-  @Override public int inputDim() { return dim; }
   @Override public String type() { return "sampled"; }
   @Override public Spec spec() { return spec; }
 
-  /** The sampled objective (an estimate of the NLL over target + samples), not the exact NLL. */
-  @Override public boolean trainingLossIsNll() { return false; }
-
-  /** As {@link FullSoftmax}: the word-LM example's initialisation of the shared weight and bias. */
-  @Override public void initLikeWordLanguageModel(float initRange, boolean tied, Rng rng) {
-    full.initLikeWordLanguageModel(initRange, tied, rng);
-  }
-  @Override public List<Parameter> parameters() { return full.parameters(); }
-
-  public FullSoftmax full() { return full; }
   public CandidateSampler proposal() { return proposal; }
   public int samples() { return samples; }
   public boolean subtractLogQ() { return subtractLogQ; }
   public boolean removeAccidentalHits() { return removeAccidentalHits; }
 
-  /** The sampler's whole random state (for a checkpoint: a resumed run then draws the same samples). */
-  @Override public Long samplerState() { return sampler.state(); }
-
-  /** Restores {@link #samplerState()}. */
-  @Override public void setSamplerState(long state) { this.sampler = Rng.fromState(state); }
-
-  /** Tests: use this sample (ids in [0, V), any length >= 1) in every following call; null to draw again. */
-  void fixSample(int[] sample) { this.fixedSample = sample == null ? null : sample.clone(); }
-
-  /** The sample used by the last {@link #forwardBackward} call. */
-  int[] lastSample() { return drawn.clone(); }
-
-  @Override
-  public double forwardBackward(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss, float[] rowLoss) {
-    loss.validate(targets, n, vocab);
-    if (fixedSample != null) {
-      drawn = fixedSample.clone();
-    } else {
-      if (drawn.length != samples) drawn = new int[samples];
-      proposal.sample(sampler, samples, drawn);
-    }
-    return forwardBackwardWithSample(hidden, n, targets, gradHidden, loss, rowLoss, drawn);
-  }
-
   /** The training step with a given sample (ids in [0, V), with repetitions as drawn). */
+  @Override
   double forwardBackwardWithSample(float[] hidden, int n, int[] targets, float[] gradHidden, Loss loss,
                                    float[] rowLoss, int[] sample) {
     int count = loss.validate(targets, n, vocab);
     final int s = sample.length;
-    for (int j = 0; j < s; j++) {
-      if (sample[j] < 0 || sample[j] >= vocab) throw new IllegalArgumentException("sampled id " + sample[j] + " is outside [0, " + vocab + ")");
-    }
+    checkSample(sample, "sampled id");
     final float scale = loss.gradScale(count);
     final double logS = Math.log(s);
     final float[] corr = new float[s];
@@ -250,7 +193,4 @@ public final class SampledSoftmax implements OutputLayer {
     return at;
   }
 
-  @Override public void targetLogProb(float[] hidden, int n, int[] targets, float[] out) { full.targetLogProb(hidden, n, targets, out); }
-  @Override public void logProb(float[] hidden, int n, float[] out) { full.logProb(hidden, n, out); }
-  @Override public TopK topK(float[] hidden, int n, int k) { return full.topK(hidden, n, k); }
 }
