@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
  * line {@code lmhead: error: ...} and exit 2; {@code --verbose} adds the stack trace.
  */
 @Command(name = "lmhead", mixinStandardHelpOptions = true, version = "lmhead 0.1.0",
-    description = "Output layers for neural language models: train, evaluate and compare LSTM LMs with full, class-based, hierarchical, adaptive and mixture-of-softmaxes heads.",
+    description = "Output layers for neural language models: train, evaluate, compare, score and serve LSTM LMs with full, class-based, hierarchical, adaptive, mixture-of-softmaxes, sampled, NCE and differentiated softmax heads.",
     subcommands = {CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
