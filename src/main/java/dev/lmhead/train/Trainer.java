@@ -53,6 +53,25 @@ public final class Trainer {
   private boolean resumedMidEpoch = false;
 
   private final boolean sequenceLoss;
+  /** When the next time-based validation is due (train seconds), with --val-every. */
+  private double nextVal = Double.POSITIVE_INFINITY;
+  /** The last validation's mean NLL, for the divergence message. */
+  private double lastValidNll = Double.NaN;
+  /** The validation result of the best model, when this process measured it (null after a resume). */
+  private Evaluator.Result bestResult;
+
+  /** Consecutive faults that trigger a roll-back to the last good parameters. */
+  static final int ROLLBACK_AFTER = FaultPolicy.ROLLBACK_AFTER;
+  /** Roll-backs after which the run is declared diverged. */
+  static final int MAX_ROLLBACKS = FaultPolicy.MAX_ROLLBACKS;
+
+  private final FaultPolicy policy;
+  private float[][] goodParams;            // in-memory roll-back target while no last.safetensors exists
+  private Map<String, float[]> goodOpt;
+  /** Test hook: steps at which a NaN is written into a gradient before clipping. */
+  java.util.function.LongPredicate faultInjector;
+  /** Test hook: epochs whose validations report a NaN loss. */
+  java.util.function.IntPredicate validationFaultInjector;
 
   public Trainer(LanguageModel model, Corpus corpus, TrainConfig cfg, Path dir, PrintStream out, boolean quiet) {
     this.sequenceLoss = "sequence".equals(cfg.lossScale());
@@ -281,9 +300,6 @@ public final class Trainer {
     saveLast(!budgetHit);
   }
 
-  /** The validation result of the best model, when this process measured it (null after a resume). */
-  private Evaluator.Result bestResult;
-
   private void saveBest(Evaluator.Result val) throws IOException {
     double ppl = val.ppl();
     bestVal = ppl;
@@ -306,8 +322,6 @@ public final class Trainer {
     return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit);
   }
 
-  private double nextVal = Double.POSITIVE_INFINITY;
-
   /** Validation inside an epoch: the recurrent state is kept, the best model saved if it improved. */
   private void midEpochValidation() throws IOException {
     float[] h = model.stateH().clone(), c = model.stateC().clone();
@@ -321,8 +335,6 @@ public final class Trainer {
         "lr", lr, "train_seconds", trainSeconds, "best", improved));
     if (action != FaultPolicy.Action.OK) onFault(action, "validation at step " + step, "valid " + policy.describe(val.meanNll()));
   }
-
-  private double lastValidNll = Double.NaN;
 
   private Evaluator.Result validate() {
     Evaluator.Result r = evalSplit("valid", corpus.valid());
@@ -348,18 +360,6 @@ public final class Trainer {
     }
   }
 
-  /** Consecutive faults that trigger a roll-back to the last good parameters. */
-  static final int ROLLBACK_AFTER = FaultPolicy.ROLLBACK_AFTER;
-  /** Roll-backs after which the run is declared diverged. */
-  static final int MAX_ROLLBACKS = FaultPolicy.MAX_ROLLBACKS;
-
-  private final FaultPolicy policy;
-  private float[][] goodParams;            // in-memory roll-back target while no last.safetensors exists
-  private Map<String, float[]> goodOpt;
-  /** Test hook: steps at which a NaN is written into a gradient before clipping. */
-  java.util.function.LongPredicate faultInjector;
-  /** Test hook: epochs whose validations report a NaN loss. */
-  java.util.function.IntPredicate validationFaultInjector;
 
   /**
    * A fault ({@link FaultPolicy}): the update or validation result is discarded and the learning rate
