@@ -59,6 +59,11 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--blas", defaultValue = "auto") String blas;
   @Option(names = {"--output", "-o"}, description = "Directory for the runs, table and plot (default: runs/compare-<data>).")
   Path output;
+  @Option(names = "--save-every", defaultValue = "5m", description = "Write each run's resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
+  String saveEvery;
+  @Option(names = "--resume", description = {"Continue an interrupted compare in --output: finished heads keep their row (result.json),",
+      "an unfinished head resumes from its last checkpoint, the rest start; the flags must be those of the first start."})
+  boolean resume;
   @Option(names = "--json", description = "Print the table as JSON.") boolean json;
   @Option(names = "--quiet", description = "No progress output.") boolean quiet;
 
@@ -70,9 +75,8 @@ public final class CompareCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--budget 0 needs --max-tokens or --epochs to bound each run");
     }
     if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
-    Map<String, ModelOptions> variants = variants(heads, model);
-    TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, lr, clip, optimizer, 0f, "plateau", 0.25, 4, budgetS, maxTokens,
-        seed, evalBatch, 50, 0, Setup.parseDuration("--val-every", valEvery)).validate();
+    Map<String, Variant> variants = variants(heads, model, lr, clip);
+    double saveEveryS = Setup.parseDuration("--save-every", saveEvery), valEveryS = Setup.parseDuration("--val-every", valEvery);
     Corpus corpus = Corpus.load(data, 1, 0);
     Path dir = output != null ? output : Path.of("runs", "compare-" + corpus.name());
     Files.createDirectories(dir);
@@ -82,22 +86,43 @@ public final class CompareCommand implements Callable<Integer> {
     String budgetText = budgetText(budgetS, epochs);
     for (var variant : variants.entrySet()) {
       String h = variant.getKey();
-      ModelConfig cfg = variant.getValue().config(corpus.vocab().size()).validate();
+      Variant v = variant.getValue();
+      TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, v.lr(), v.clip(), optimizer, 0f, "plateau", 0.25, 4,
+          budgetS, maxTokens, seed, evalBatch, 50, saveEveryS, valEveryS).validate();
+      ModelConfig cfg = v.model().config(corpus.vocab().size()).validate();
       Path run = dir.resolve(h.replaceAll("[^A-Za-z0-9_.+-]+", "-"));
-      if (Files.exists(run.resolve(Checkpoint.LAST))) {
-        throw new dev.lmhead.UserError(run + ": already holds a run; remove it or choose another --output");
+      Path result = run.resolve(RESULT);
+      if (resume && Files.exists(result)) { // finished before the interruption: keep its row
+        rows.add(readRow(result));
+        curves.put(h, run.resolve("metrics.jsonl"));
+        out.printf("%n== %s head: finished earlier, row read from %s ==%n", h, result);
+        continue;
+      }
+      boolean resumeRun = resume && Files.exists(run.resolve(Checkpoint.LAST));
+      if (!resumeRun && Files.exists(run.resolve(Checkpoint.LAST))) {
+        throw new dev.lmhead.UserError(run + ": already holds a run; continue with --resume, remove it or choose another --output");
+      }
+      if (resumeRun && !Checkpoint.gson().toJson(Checkpoint.readConfig(run)).equals(Checkpoint.gson().toJson(cfg))) {
+        throw new dev.lmhead.UserError(run.resolve(Checkpoint.CONFIG) + ": the saved model config differs from the flags given with --resume");
       }
       Files.createDirectories(run);
       LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(seed));
-      Checkpoint.saveSetup(run, cfg, corpus.vocab(), Map.of("data", data, "train", tc));
-      out.printf("%n== %s head: %s, %,d parameters; budget %s ==%n", h, Setup.describeHead(lm), lm.parameterCount(),
-          budgetText);
+      if (!resumeRun) Checkpoint.saveSetup(run, cfg, corpus.vocab(), Map.of("data", data, "train", tc));
+      out.printf("%n== %s head: %s, %,d parameters; lr %s, clip %s; budget %s ==%n", h, Setup.describeHead(lm), lm.parameterCount(),
+          v.lr(), v.clip(), budgetText);
       long t0 = System.nanoTime();
       PeakHeap peak = PeakHeap.start();
-      Trainer.Outcome o = new Trainer(lm, corpus, tc, run, out, quiet).run();
+      Trainer trainer = new Trainer(lm, corpus, tc, run, out, quiet);
+      if (resumeRun) {
+        Checkpoint.removeStaleTemporaries(run);
+        trainer.resume();
+      }
+      Trainer.Outcome o = trainer.run();
       long peakBytes = peak.stop();
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("head", h);
+      r.put("lr", v.lr());
+      r.put("clip", v.clip());
       r.put("config", (cfg.input().equals("adaptive") ? "adaptive input + " : "") + Setup.describeHead(lm)
           + (cfg.tied() ? " tied" : ""));
       r.put("parameters", lm.parameterCount());
@@ -111,6 +136,8 @@ public final class CompareCommand implements Callable<Integer> {
       r.put("eval_tokens_per_s", o.test().tokensPerSecond());
       r.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       r.put("peak_heap_mb", peakBytes / 1e6);
+      r.put("resumed", resumeRun); // wall_seconds and peak_heap_mb then cover the resumed part only
+      Files.writeString(result, Checkpoint.gson().toJson(r));
       rows.add(r);
       curves.put(h, run.resolve("metrics.jsonl"));
     }
@@ -122,7 +149,8 @@ public final class CompareCommand implements Callable<Integer> {
     res.put("data", corpus.name());
     res.put("budget", budgetText);
     res.put("model", model.layers + "x" + model.hidden + " LSTM, emb " + model.emb + ", dropout " + model.dropout
-        + ", bptt " + bptt + ", batch " + batch + ", " + optimizer + " lr " + lr + ", clip " + clip);
+        + ", bptt " + bptt + ", batch " + batch + ", " + optimizer + " lr " + lr + ", clip " + clip
+        + " (unless a head entry sets lr= or clip=)");
     res.put("threads", Parallel.threads());
     res.put("blas", Blas.get().name());
     res.put("eval_batch", evalBatch);
@@ -151,12 +179,19 @@ public final class CompareCommand implements Callable<Integer> {
     return s < 90 ? String.format("%.0f s", s) : String.format("%.1f min", s / 60);
   }
 
+  /** The file in each head's run directory that holds its finished row (what {@code --resume} keeps). */
+  static final String RESULT = "result.json";
+
+  /** One {@code --heads} entry: the model options and the training options it may set ({@code lr=}, {@code clip=}). */
+  record Variant(ModelOptions model, double lr, double clip) {}
+
   /**
    * Parses {@code --heads}: each entry is {@code HEAD[/option=value...]}, options named as the model flags
-   * without dashes; every variant starts from the command's own model options. Keys are the entries as given.
+   * without dashes, plus {@code lr} and {@code clip} (a per-head learning-rate sweep); every variant starts
+   * from the command's own options. Keys are the entries as given.
    */
-  static Map<String, ModelOptions> variants(List<String> heads, ModelOptions base) {
-    Map<String, ModelOptions> out = new LinkedHashMap<>();
+  static Map<String, Variant> variants(List<String> heads, ModelOptions base, double lr, double clip) {
+    Map<String, Variant> out = new LinkedHashMap<>();
     for (String entry : heads) {
       String[] parts = entry.trim().split("/");
       if (!Heads.has(parts[0])) {
@@ -165,14 +200,56 @@ public final class CompareCommand implements Callable<Integer> {
       }
       ModelOptions o = base.copy();
       o.head = parts[0];
+      double headLr = lr, headClip = clip;
       for (int i = 1; i < parts.length; i++) {
         int eq = parts[i].indexOf('=');
         if (eq <= 0) throw new IllegalArgumentException("--heads: '" + parts[i] + "' in '" + entry + "' is not option=value");
-        o.set(parts[i].substring(0, eq), parts[i].substring(eq + 1), "--heads '" + entry + "'");
+        String key = parts[i].substring(0, eq), value = parts[i].substring(eq + 1), where = "--heads '" + entry + "'";
+        switch (key) {
+          case "lr" -> headLr = positive(value, where, key, false);
+          case "clip" -> headClip = positive(value, where, key, true);
+          default -> o.set(key, value, where);
+        }
       }
-      if (out.put(entry.trim(), o) != null) throw new IllegalArgumentException("--heads: '" + entry + "' is listed twice");
+      if (out.put(entry.trim(), new Variant(o, headLr, headClip)) != null) {
+        throw new IllegalArgumentException("--heads: '" + entry + "' is listed twice");
+      }
     }
     return out;
+  }
+
+  private static double positive(String value, String where, String key, boolean zeroOk) {
+    double x;
+    try {
+      x = Double.parseDouble(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(where + ": '" + key + "' needs a number, got '" + value + "'");
+    }
+    if (!(zeroOk ? x >= 0 : x > 0) || Double.isInfinite(x)) {
+      throw new IllegalArgumentException(where + ": '" + key + "' must be " + (zeroOk ? ">= 0" : "> 0") + ", got " + value);
+    }
+    return x;
+  }
+
+  /** A finished row as {@link #call} wrote it, with its numbers typed as the table expects. */
+  static Map<String, Object> readRow(Path file) throws java.io.IOException {
+    com.google.gson.JsonObject o;
+    try {
+      o = com.google.gson.JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+    } catch (RuntimeException e) {
+      throw new dev.lmhead.UserError(file + ": not a compare result (" + e.getMessage() + "); remove it to rerun that head");
+    }
+    Map<String, Object> r = new LinkedHashMap<>();
+    for (var e : o.entrySet()) {
+      var v = e.getValue();
+      if (!v.isJsonPrimitive()) continue;
+      var p = v.getAsJsonPrimitive();
+      if (p.isBoolean()) r.put(e.getKey(), p.getAsBoolean());
+      else if (p.isString()) r.put(e.getKey(), p.getAsString());
+      else if (e.getKey().equals("parameters") || e.getKey().equals("train_tokens")) r.put(e.getKey(), p.getAsLong());
+      else r.put(e.getKey(), p.getAsDouble());
+    }
+    return r;
   }
 
   /**

@@ -171,7 +171,9 @@ public final class Trainer {
     int startEpoch = epoch;
     if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists
     if (cfg.valEveryS() > 0) nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
-    for (; epoch <= cfg.epochs() && !budgetHit; epoch++) {
+    // A run resumed after its budget stop has nothing left to train: evaluate its best model as it is.
+    boolean spent = budgetReached();
+    for (; epoch <= cfg.epochs() && !budgetHit && !spent; epoch++) {
       startEpoch(batcher, epoch == startEpoch && resumedMidEpoch);
       budgetHit = trainEpoch(batcher);
       endEpoch(budgetHit);
@@ -179,7 +181,8 @@ public final class Trainer {
     if (!Double.isFinite(bestVal)) {
       throw diverged("no validation perplexity was finite (the last valid mean NLL was " + policy.describe(lastValidNll) + ")");
     }
-    int done = budgetHit ? epoch - 2 : Math.min(epoch - 1, cfg.epochs());
+    int done = spent ? epoch - 1 : budgetHit ? epoch - 2 : Math.min(epoch - 1, cfg.epochs());
+    budgetHit |= spent;
     return finish(Math.max(done, 0), budgetHit);
   }
 
@@ -244,9 +247,7 @@ public final class Trainer {
         } else {
           bar.step((long) T * B, null);
         }
-        if ((cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens())) {
-          return true;
-        }
+        if (budgetReached()) return true;
         if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
           midEpochValidation();
           nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
@@ -259,6 +260,10 @@ public final class Trainer {
       }
     }
     return false;
+  }
+
+  private boolean budgetReached() {
+    return (cfg.timeBudgetS() > 0 && trainSeconds >= cfg.timeBudgetS()) || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens());
   }
 
   /** Lets the progress line's ETA show the time or token budget when it comes before the epoch's end. */

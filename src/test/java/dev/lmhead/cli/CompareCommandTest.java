@@ -155,11 +155,47 @@ class CompareCommandTest {
   void badVariantsAreOneLineErrorsNamingTheEntry() throws Exception {
     Path data = BadInputTest.writeCorpus(tmp.resolve("data"));
     for (String[] c : new String[][] {{"mos/experts=x", "'experts' needs a number"}, {"full/foo=1", "unknown option 'foo'"},
-        {"soft", "unknown head 'soft'"}, {"full/tied", "not option=value"}, {"full,full", "listed twice"}}) {
+        {"soft", "unknown head 'soft'"}, {"full/tied", "not option=value"}, {"full,full", "listed twice"},
+        {"full/lr=0", "'lr' must be > 0"}, {"full/clip=x", "'clip' needs a number"}}) {
       var r = compare(data, tmp.resolve("bad"), c[0]);
       assertEquals(2, r.code(), c[0] + ": " + r.err());
       assertTrue(r.err().contains("--heads") && r.err().contains(c[1]), c[0] + ": " + r.err());
       assertEquals(1, r.err().strip().lines().count(), r.err());
     }
+  }
+
+  @Test
+  void perHeadLearningRatesAndAnInterruptedCompareResumes() throws Exception {
+    Path data = writeSequenceCorpus(tmp.resolve("data"));
+    Path out = tmp.resolve("sweep");
+    var r = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500");
+    assertEquals(0, r.code(), r.err());
+    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    JsonObject slow = rows.get(0).getAsJsonObject(), fast = rows.get(1).getAsJsonObject();
+    assertEquals(1.0, slow.get("lr").getAsDouble());
+    assertEquals(5.0, fast.get("lr").getAsDouble());
+    assertEquals(0.5, fast.get("clip").getAsDouble());
+    assertEquals(0.25, slow.get("clip").getAsDouble());
+    double slowPpl = slow.get("valid_ppl").getAsDouble(), fastPpl = fast.get("valid_ppl").getAsDouble();
+    assertTrue(Double.isFinite(slowPpl) && Double.isFinite(fastPpl) && slowPpl != fastPpl, slow + " " + fast);
+
+    // Without --resume the existing runs are refused; with it, a finished head keeps its row and a head
+    // interrupted after its last checkpoint (no result.json yet) resumes and ends at the same perplexity.
+    var again = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500");
+    assertEquals(2, again.code(), again.err());
+    assertTrue(again.err().contains("--resume"), again.err());
+    Path second = out.resolve("full-lr-5-clip-0.5");
+    Files.delete(second.resolve(CompareCommand.RESULT));
+    var resumed = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500", "--resume");
+    assertEquals(0, resumed.code(), resumed.err());
+    var rows2 = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    assertEquals(2, rows2.size());
+    assertEquals(slowPpl, rows2.get(0).getAsJsonObject().get("valid_ppl").getAsDouble(), "finished row kept as it was");
+    assertEquals(false, rows2.get(0).getAsJsonObject().get("resumed").getAsBoolean());
+    JsonObject fast2 = rows2.get(1).getAsJsonObject();
+    assertEquals(true, fast2.get("resumed").getAsBoolean(), fast2.toString());
+    assertEquals(fastPpl, fast2.get("valid_ppl").getAsDouble(), 1e-9 * fastPpl, "resumed head evaluates the same best model");
+    assertEquals(fast.get("train_tokens").getAsLong(), fast2.get("train_tokens").getAsLong(), "no extra training past the budget");
+    assertTrue(Files.exists(second.resolve(CompareCommand.RESULT)));
   }
 }
