@@ -59,6 +59,9 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--blas", defaultValue = "auto") String blas;
   @Option(names = {"--output", "-o"}, description = "Directory for the runs, table and plot (default: runs/compare-<data>).")
   Path output;
+  @Option(names = "--snapshot-at", split = ",", description = {"Also keep each head's best model after these training times, e.g. 20m: the table",
+      "gains the valid/test perplexity a run with that budget would have ended with (the same trajectory, cut there)."})
+  List<String> snapshotAt = List.of();
   @Option(names = "--save-every", defaultValue = "5m", description = "Write each run's resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;
   @Option(names = "--resume", description = {"Continue an interrupted compare in --output: finished heads keep their row (result.json),",
@@ -77,6 +80,8 @@ public final class CompareCommand implements Callable<Integer> {
     if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
     Map<String, Variant> variants = variants(heads, model, lr, clip);
     double saveEveryS = Setup.parseDuration("--save-every", saveEvery), valEveryS = Setup.parseDuration("--val-every", valEvery);
+    double[] snapshots = snapshotAt.stream().mapToDouble(t -> Setup.parseDuration("--snapshot-at", t)).toArray();
+    for (double t : snapshots) if (!(t > 0)) throw new IllegalArgumentException("--snapshot-at: times must be > 0");
     Corpus corpus = Corpus.load(data, 1, 0);
     Path dir = output != null ? output : Path.of("runs", "compare-" + corpus.name());
     Files.createDirectories(dir);
@@ -112,7 +117,7 @@ public final class CompareCommand implements Callable<Integer> {
           v.lr(), v.clip(), budgetText);
       long t0 = System.nanoTime();
       PeakHeap peak = PeakHeap.start();
-      Trainer trainer = new Trainer(lm, corpus, tc, run, out, quiet);
+      Trainer trainer = new Trainer(lm, corpus, tc, run, out, quiet).snapshotsAt(snapshots);
       if (resumeRun) {
         Checkpoint.removeStaleTemporaries(run);
         trainer.resume();
@@ -136,6 +141,17 @@ public final class CompareCommand implements Callable<Integer> {
       r.put("eval_tokens_per_s", o.test().tokensPerSecond());
       r.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       r.put("peak_heap_mb", peakBytes / 1e6);
+      List<Map<String, Object>> snaps = new ArrayList<>();
+      for (Trainer.Snapshot sn : o.snapshots()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("at", sn.label());
+        m.put("valid_ppl", sn.validPpl());
+        m.put("test_ppl", sn.test().ppl());
+        m.put("train_tokens", sn.trainTokens());
+        m.put("train_seconds", sn.trainSeconds());
+        snaps.add(m);
+      }
+      if (!snaps.isEmpty()) r.put("snapshots", snaps);
       r.put("resumed", resumeRun); // wall_seconds and peak_heap_mb then cover the resumed part only
       Files.writeString(result, Checkpoint.gson().toJson(r));
       rows.add(r);
@@ -242,6 +258,19 @@ public final class CompareCommand implements Callable<Integer> {
     Map<String, Object> r = new LinkedHashMap<>();
     for (var e : o.entrySet()) {
       var v = e.getValue();
+      if (e.getKey().equals("snapshots") && v.isJsonArray()) {
+        List<Map<String, Object>> snaps = new ArrayList<>();
+        for (var x : v.getAsJsonArray()) {
+          var so = x.getAsJsonObject();
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("at", so.get("at").getAsString());
+          for (String k : new String[] {"valid_ppl", "test_ppl", "train_seconds"}) m.put(k, so.get(k).getAsDouble());
+          m.put("train_tokens", so.get("train_tokens").getAsLong());
+          snaps.add(m);
+        }
+        r.put("snapshots", snaps);
+        continue;
+      }
       if (!v.isJsonPrimitive()) continue;
       var p = v.getAsJsonPrimitive();
       if (p.isBoolean()) r.put(e.getKey(), p.getAsBoolean());
@@ -287,6 +316,25 @@ public final class CompareCommand implements Callable<Integer> {
           (long) r.get("parameters"), r.get("valid_ppl_text"), r.get("test_ppl_text"),
           (double) r.get("train_tokens_per_s"), (double) r.get("eval_tokens_per_s"), (long) r.get("train_tokens"),
           minutes((double) r.get("train_seconds")), (double) r.get("peak_heap_mb")));
+    }
+    List<String> labels = new ArrayList<>();
+    for (Map<String, Object> r : rows) {
+      if (r.get("snapshots") instanceof List<?> l) {
+        for (Object x : l) if (x instanceof Map<?, ?> m && !labels.contains((String) m.get("at"))) labels.add((String) m.get("at"));
+      }
+    }
+    for (String at : labels) {
+      b.append(String.format("%nThe same runs cut at %s of training (each head's best model by then: what a %s budget gives)%n%n", at, at));
+      b.append("| head | valid ppl | test ppl | train tokens | train time |\n|---|---:|---:|---:|---:|\n");
+      for (Map<String, Object> r : rows) {
+        if (!(r.get("snapshots") instanceof List<?> l)) continue;
+        for (Object x : l) {
+          if (x instanceof Map<?, ?> m && at.equals(m.get("at"))) {
+            b.append(String.format("| %s | %.2f | %.2f | %,d | %s |%n", r.get("head"), (double) m.get("valid_ppl"), (double) m.get("test_ppl"),
+                (long) m.get("train_tokens"), minutes((double) m.get("train_seconds"))));
+          }
+        }
+      }
     }
     return b.toString();
   }

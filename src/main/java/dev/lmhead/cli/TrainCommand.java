@@ -16,6 +16,7 @@ import dev.lmhead.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -76,6 +77,9 @@ public final class TrainCommand implements Callable<Integer> {
   String lossScale;
   @Option(names = "--val-every", defaultValue = "0", description = "Also measure validation perplexity every this much training time, e.g. 5m (default: epoch ends only).")
   String valEvery;
+  @Option(names = "--snapshot-at", split = ",", description = {"Also keep the best model as it stands after these training times, e.g. 20m,1h",
+      "(model-at-20m.safetensors), and report its valid/test perplexity: what a run with that --time-budget would have ended with."})
+  List<String> snapshotAt = List.of();
   @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
   Path output;
   @Option(names = "--resume", description = {"Continue the run in --output from its last checkpoint, with the same model flags and data.",
@@ -180,7 +184,8 @@ public final class TrainCommand implements Callable<Integer> {
           optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule, budget > 0 ? timeBudget : "none", seed);
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }
-    Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet);
+    Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet)
+        .snapshotsAt(snapshotAt.stream().mapToDouble(t -> Setup.parseDuration("--snapshot-at", t)).toArray());
     if (resume) {
       int stale = Checkpoint.removeStaleTemporaries(dir); // left by a run killed while saving
       if (stale > 0 && !quiet) out.println("removed " + stale + " temporary file(s) of an interrupted save in " + dir);
@@ -212,6 +217,12 @@ public final class TrainCommand implements Callable<Integer> {
     summary.put("train_tokens_per_s", o.trainTokensPerSecond());
     summary.put("eval_tokens_per_s", o.test().tokensPerSecond());
     summary.put("ppl_definition", Evaluator.definition(evalBatch));
+    List<Map<String, Object>> snaps = new java.util.ArrayList<>();
+    for (Trainer.Snapshot sn : o.snapshots()) {
+      snaps.add(Map.of("at", sn.label(), "valid_ppl", sn.validPpl(), "test_ppl", sn.test().ppl(), "train_tokens", sn.trainTokens(),
+          "train_seconds", sn.trainSeconds(), "file", dir.resolve(Trainer.snapshotFile(Setup.parseDuration("--snapshot-at", sn.label()))).toString()));
+    }
+    if (!snaps.isEmpty()) summary.put("snapshots", snaps);
     Path best = dir.resolve(Checkpoint.MODEL);
     boolean haveBest = Files.exists(best);
     summary.put("checkpoint", haveBest ? best.toString() : null);
@@ -226,6 +237,10 @@ public final class TrainCommand implements Callable<Integer> {
       out.println(Evaluator.definition(evalBatch));
       out.printf("training: %,d tokens in %s (%.0f tokens/s), %d epoch(s)%s%n", o.trainTokens(),
           Setup.hms(o.trainSeconds()), o.trainTokensPerSecond(), o.epochsDone(), o.stoppedByBudget() ? ", stopped by the time/token budget" : "");
+      for (Trainer.Snapshot sn : o.snapshots()) {
+        out.printf("at %s of training (%,d tokens): valid ppl %.2f, test ppl %.2f   (%s)%n", sn.label(), sn.trainTokens(), sn.validPpl(),
+            sn.test().ppl(), dir.resolve(Trainer.snapshotFile(Setup.parseDuration("--snapshot-at", sn.label()))));
+      }
       out.println("checkpoint: " + (haveBest ? best : "none (no epoch reached a finite validation perplexity; the last state is in "
           + dir.resolve(Checkpoint.LAST) + ")") + "   metrics: " + dir.resolve("metrics.jsonl") + "   curve: " + png);
     }

@@ -28,8 +28,30 @@ import java.util.Map;
 public final class Trainer {
   /** What a run produced. */
   public record Outcome(double bestValidPpl, Evaluator.Result valid, Evaluator.Result test, double trainSeconds,
-                        long trainTokens, int epochsDone, boolean stoppedByBudget) {
+                        long trainTokens, int epochsDone, boolean stoppedByBudget, java.util.List<Snapshot> snapshots) {
+    public Outcome(double bestValidPpl, Evaluator.Result valid, Evaluator.Result test, double trainSeconds,
+                   long trainTokens, int epochsDone, boolean stoppedByBudget) {
+      this(bestValidPpl, valid, test, trainSeconds, trainTokens, epochsDone, stoppedByBudget, java.util.List.of());
+    }
+
     public double trainTokensPerSecond() { return trainTokens / Math.max(trainSeconds, 1e-9); }
+  }
+
+  /**
+   * The best model as it stood after {@code label} of training (see {@link #snapshotsAt}): what a run with
+   * that time budget would have ended with. {@code trainSeconds}/{@code trainTokens} are where the snapshot
+   * was taken (the run's end if it finished earlier); valid is the best validation up to then, test is
+   * measured on that model.
+   */
+  public record Snapshot(String label, double trainSeconds, long trainTokens, double validPpl, Evaluator.Result test) {}
+
+  /** File name of the snapshot after {@code seconds} of training: {@code model-at-20m.safetensors}. */
+  public static String snapshotFile(double seconds) {
+    return "model-at-" + snapshotLabel(seconds) + ".safetensors";
+  }
+
+  public static String snapshotLabel(double seconds) {
+    return seconds % 3600 == 0 ? (long) (seconds / 3600) + "h" : seconds % 60 == 0 ? (long) (seconds / 60) + "m" : (long) Math.ceil(seconds) + "s";
   }
 
   private final LanguageModel model;
@@ -68,6 +90,8 @@ public final class Trainer {
   private final FaultPolicy policy;
   private float[][] goodParams;            // in-memory roll-back target while no last.safetensors exists
   private Map<String, float[]> goodOpt;
+  /** Training times (seconds) after which the best model so far is kept as {@link #snapshotFile}. */
+  private double[] snapshotTimes = {};
   /** Test hook: steps at which a NaN is written into a gradient before clipping. */
   java.util.function.LongPredicate faultInjector;
   /** Test hook: epochs whose validations report a NaN loss. */
@@ -89,6 +113,19 @@ public final class Trainer {
   }
 
   public double lr() { return lr; }
+
+  /**
+   * Keeps the best model as it stands after each of these training times ({@code --snapshot-at 20m}):
+   * a validation is run when the time is crossed and the best model so far is copied to
+   * {@link #snapshotFile}. One long run then also answers "what would a 20-minute budget have given"
+   * exactly: the trajectory up to then is the same (the schedule acts at epoch ends only).
+   */
+  public Trainer snapshotsAt(double... seconds) {
+    snapshotTimes = seconds.clone();
+    java.util.Arrays.sort(snapshotTimes);
+    for (double t : snapshotTimes) if (!(t > 0)) throw new IllegalArgumentException("--snapshot-at: times must be > 0, got " + t);
+    return this;
+  }
 
   /** Restores the state saved in {@code last.safetensors}. */
   public void resume() {
@@ -248,6 +285,11 @@ public final class Trainer {
           bar.step((long) T * B, null);
         }
         if (budgetReached()) return true;
+        if (snapshotDue()) {
+          midEpochValidation();
+          takeSnapshots();
+          showBudget(bar);
+        }
         if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
           midEpochValidation();
           nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
@@ -260,6 +302,29 @@ public final class Trainer {
       }
     }
     return false;
+  }
+
+  private boolean snapshotDue() {
+    for (double t : snapshotTimes) if (trainSeconds >= t && !Files.exists(dir.resolve(snapshotFile(t)))) return true;
+    return false;
+  }
+
+  /** Copies the best model to the file of every snapshot time already passed that has none yet. */
+  private void takeSnapshots() throws IOException {
+    Path best = dir.resolve(Checkpoint.MODEL);
+    if (!Files.exists(best)) return; // no finite validation yet: nothing to keep
+    Safetensors.Contents c = null;
+    for (double t : snapshotTimes) {
+      Path f = dir.resolve(snapshotFile(t));
+      if (trainSeconds < t || Files.exists(f)) continue;
+      if (c == null) c = Checkpoint.loadTensors(best);
+      Map<String, String> meta = new LinkedHashMap<>(c.metadata());
+      meta.put("lmhead.snapshot_train_seconds", Double.toString(trainSeconds));
+      meta.put("lmhead.snapshot_tokens", Long.toString(tokens));
+      Checkpoint.saveTensors(f, c.tensors(), meta);
+      metrics.write("snapshot", Map.of("label", snapshotLabel(t), "train_seconds", trainSeconds, "tokens", tokens, "best_valid_ppl", bestVal));
+      say(String.format("| snapshot %s | best model so far (valid ppl %.2f) kept as %s |", snapshotLabel(t), bestVal, f.getFileName()));
+    }
   }
 
   private boolean budgetReached() {
@@ -314,6 +379,28 @@ public final class Trainer {
   }
 
   private Outcome finish(int epochsDone, boolean budgetHit) throws IOException {
+    // a run that ended before a snapshot time ends with the model that budget would have given
+    for (double t : snapshotTimes) {
+      if (!Files.exists(dir.resolve(snapshotFile(t)))) {
+        double keep = trainSeconds;
+        trainSeconds = Math.max(trainSeconds, t);
+        takeSnapshots();
+        trainSeconds = keep;
+      }
+    }
+    java.util.List<Snapshot> snaps = new java.util.ArrayList<>();
+    for (double t : snapshotTimes) {
+      Path f = dir.resolve(snapshotFile(t));
+      if (!Files.exists(f)) continue;
+      Safetensors.Contents c = Checkpoint.loadTensors(f);
+      Checkpoint.loadInto(model, c, f);
+      Map<String, String> m = c.metadata();
+      double v = Double.parseDouble(m.getOrDefault("lmhead.valid_ppl", "NaN"));
+      Evaluator.Result te = evalSplit("test", corpus.test());
+      snaps.add(new Snapshot(snapshotLabel(t), Double.parseDouble(m.getOrDefault("lmhead.snapshot_train_seconds", "NaN")),
+          Long.parseLong(m.getOrDefault("lmhead.snapshot_tokens", "-1")), v, te));
+      metrics.write("snapshot_final", Map.of("label", snapshotLabel(t), "valid_ppl", v, "test_ppl", te.ppl()));
+    }
     // evaluate the best checkpoint on valid and test
     Path best = dir.resolve(Checkpoint.MODEL);
     if (Files.exists(best)) Checkpoint.loadInto(model, Checkpoint.loadTensors(best), best);
@@ -324,7 +411,7 @@ public final class Trainer {
     metrics.write("final", Map.of("valid_ppl", val.ppl(), "test_ppl", test.ppl(), "valid_tokens", val.tokens(),
         "test_tokens", test.tokens(), "train_tokens", tokens, "train_seconds", trainSeconds,
         "tokens_per_s", tokens / Math.max(trainSeconds, 1e-9), "eval_batch", cfg.evalBatch()));
-    return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit);
+    return new Outcome(bestVal, val, test, trainSeconds, tokens, epochsDone, budgetHit, snaps);
   }
 
   /** Validation inside an epoch: the recurrent state is kept, the best model saved if it improved. */

@@ -168,8 +168,10 @@ class CompareCommandTest {
   void perHeadLearningRatesAndAnInterruptedCompareResumes() throws Exception {
     Path data = writeSequenceCorpus(tmp.resolve("data"));
     Path out = tmp.resolve("sweep");
-    var r = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500");
+    var r = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500", "--snapshot-at", "1h");
     assertEquals(0, r.code(), r.err());
+    String md = Files.readString(out.resolve("compare.md"));
+    assertTrue(md.contains("cut at 1h of training"), md);
     var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
     JsonObject slow = rows.get(0).getAsJsonObject(), fast = rows.get(1).getAsJsonObject();
     assertEquals(1.0, slow.get("lr").getAsDouble());
@@ -177,6 +179,10 @@ class CompareCommandTest {
     assertEquals(0.5, fast.get("clip").getAsDouble());
     assertEquals(0.25, slow.get("clip").getAsDouble());
     double slowPpl = slow.get("valid_ppl").getAsDouble(), fastPpl = fast.get("valid_ppl").getAsDouble();
+    // the runs end long before 1h: the snapshot is the final best model
+    JsonObject snap = slow.getAsJsonArray("snapshots").get(0).getAsJsonObject();
+    assertEquals("1h", snap.get("at").getAsString());
+    assertEquals(slow.get("test_ppl").getAsDouble(), snap.get("test_ppl").getAsDouble(), 0.0);
     assertTrue(Double.isFinite(slowPpl) && Double.isFinite(fastPpl) && slowPpl != fastPpl, slow + " " + fast);
 
     // Without --resume the existing runs are refused; with it, a finished head keeps its row and a head
@@ -186,7 +192,7 @@ class CompareCommandTest {
     assertTrue(again.err().contains("--resume"), again.err());
     Path second = out.resolve("full-lr-5-clip-0.5");
     Files.delete(second.resolve(CompareCommand.RESULT));
-    var resumed = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500", "--resume");
+    var resumed = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500", "--snapshot-at", "1h", "--resume");
     assertEquals(0, resumed.code(), resumed.err());
     var rows2 = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
     assertEquals(2, rows2.size());
@@ -197,5 +203,8 @@ class CompareCommandTest {
     assertEquals(fastPpl, fast2.get("valid_ppl").getAsDouble(), 1e-9 * fastPpl, "resumed head evaluates the same best model");
     assertEquals(fast.get("train_tokens").getAsLong(), fast2.get("train_tokens").getAsLong(), "no extra training past the budget");
     assertTrue(Files.exists(second.resolve(CompareCommand.RESULT)));
+    assertEquals(fast.getAsJsonArray("snapshots").get(0).getAsJsonObject().get("test_ppl").getAsDouble(),
+        fast2.getAsJsonArray("snapshots").get(0).getAsJsonObject().get("test_ppl").getAsDouble(), 0.0);
+    assertTrue(Files.readString(out.resolve("compare.md")).contains("cut at 1h"));
   }
 }

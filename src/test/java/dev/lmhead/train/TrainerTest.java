@@ -198,4 +198,31 @@ class TrainerTest {
     assertTrue(moved > 1e-2, "training did not move the weights (" + moved + ")");
     assertTrue(worst < 1e-4, "sequence-level and token-level recipes differ by " + worst);
   }
+
+  /**
+   * A snapshot taken after a training time is the model a run with that budget ends with: the run with
+   * snapshot times continues, and a second run stopped at the snapshot's token count (the same trajectory,
+   * deterministic) ends with the same best model, hence the same test perplexity. A snapshot time the run
+   * never reaches keeps the final best model.
+   */
+  @Test
+  void aSnapshotIsTheModelTheShorterBudgetEndsWith() throws Exception {
+    Path dir = tmp.resolve("run-snap");
+    LanguageModel m = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
+    Trainer.Outcome o = new Trainer(m, corpus, train(1, 1_500, 21), dir, QUIET, true).snapshotsAt(1e-6, 1e6).run();
+    assertEquals(2, o.snapshots().size());
+    Trainer.Snapshot early = o.snapshots().get(0), never = o.snapshots().get(1);
+    assertTrue(early.trainTokens() > 0 && early.trainTokens() < o.trainTokens(), early + " vs " + o.trainTokens());
+    assertTrue(java.nio.file.Files.exists(dir.resolve(Trainer.snapshotFile(1e-6))));
+    assertTrue(Double.isFinite(early.test().ppl()) && Double.isFinite(o.test().ppl()));
+    assertTrue(early.test().ppl() != o.test().ppl(), "the run trained on after the snapshot");
+    assertEquals(o.test().nll(), never.test().nll(), 0.0, "a time never reached keeps the final best model");
+    assertEquals(o.bestValidPpl(), never.validPpl(), 0.0);
+
+    LanguageModel m2 = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
+    Trainer.Outcome cut = new Trainer(m2, corpus, train(1, early.trainTokens(), 21), tmp.resolve("run-snap-cut"), QUIET, true).run();
+    assertEquals(early.trainTokens(), cut.trainTokens());
+    assertEquals(cut.test().nll(), early.test().nll(), 0.0, "snapshot = the run cut at the same point");
+    assertEquals(cut.valid().ppl(), early.validPpl(), 1e-12 * early.validPpl());
+  }
 }
