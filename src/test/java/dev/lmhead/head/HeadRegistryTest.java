@@ -29,7 +29,7 @@ class HeadRegistryTest {
     assertEquals("--head must be one of full, class, hsm, adaptive, mos, sampled, nce, dsoftmax, got 'x'",
         assertThrows(IllegalArgumentException.class, () -> Heads.get("x")).getMessage());
     // shared flags are declared once
-    assertEquals(List.of("bias", "classes", "class-mode", "tree", "cutoffs", "div-value", "head-bias", "experts", "mos-dim", "mos-base", "samples", "sampler", "sampler-alpha", "bands", "band-dims"),
+    assertEquals(List.of("bias", "classes", "class-mode", "tree", "cutoffs", "div-value", "head-bias", "experts", "mos-dim", "mos-base", "samples", "sampler", "sampler-alpha", "log-z", "bands", "band-dims"),
         Heads.options().stream().map(HeadOption::key).toList());
   }
 

@@ -65,14 +65,22 @@ class NceSoftmaxTest {
    */
   @Test
   void oneRowByHand() {
+    oneRowByHand(0);
+    oneRowByHand(Math.log(6)); // --log-z auto at V = 6
+    oneRowByHand(-2.5);
+  }
+
+  private static void oneRowByHand(double logZ) {
     int v = 6, d = 3;
     long[] counts = {50, 20, 9, 5, 2, 1};
     FullSoftmax full = new FullSoftmax(v, d, true, null, new Rng(1));
-    NceSoftmax h = new NceSoftmax(full, CandidateSampler.unigram(counts, 0.75), 3, 2);
+    NceSoftmax h = new NceSoftmax(full, CandidateSampler.unigram(counts, 0.75), 3, 2, logZ);
     CandidateSampler q = h.noise();
     float[] x = {0.3f, -1.2f, 0.7f};
     double[] delta = new double[v];
-    for (int w = 0; w < v; w++) delta[w] = SamplingReference.logit(x, 0, full.weight.data, full.bias.data, d, w) - Math.log(3 * q.q(w));
+    for (int w = 0; w < v; w++) {
+      delta[w] = SamplingReference.logit(x, 0, full.weight.data, full.bias.data, d, w) - logZ - Math.log(3 * q.q(w));
+    }
     double sig2 = 1 / (1 + Math.exp(-delta[2]));
     double expected = -Math.log(sig2);
     for (int w : new int[] {2, 0, 5}) expected -= Math.log(1 - 1 / (1 + Math.exp(-delta[w])));
@@ -177,5 +185,31 @@ class NceSoftmaxTest {
     double after = SamplingReference.exactNll(h, p);
     System.out.printf("nce: exact NLL %.4f -> %.4f%n", before, after);
     assertTrue(after < before - 1.0, "exact NLL " + before + " -> " + after);
+  }
+
+  /**
+   * {@code --log-z auto} (the spec's default) fixes log Z at ln V, so that the untrained model is
+   * self-normalised: its scores are near 0, and Σ_w exp(s(w) − log Z) is about 1 (with log Z = 0 it is
+   * about V, and NCE's first updates only push every score down). Old configs read as log Z = 0.
+   */
+  @Test
+  void autoLogZIsLnVAndStartsSelfNormalised() {
+    int v = 2000, d = 16;
+    NceSoftmax.Spec auto = (NceSoftmax.Spec) Heads.parse("nce", HeadOptions.of());
+    assertTrue(Double.isNaN(auto.logZ()), "default is auto");
+    NceSoftmax h = (NceSoftmax) auto.create(v, d, zipfCounts(v), null, new Rng(3));
+    assertEquals(Math.log(v), h.logZ(), 1e-12);
+    assertTrue(h.spec().describe().contains("log Z = ln V"), h.spec().describe());
+    float[] x = TestData.gaussian(new Rng(4), 3 * d, 0.5);
+    for (int r = 0; r < 3; r++) {
+      double z = 0;
+      for (int w = 0; w < v; w++) {
+        z += Math.exp(SamplingReference.logit(x, r, h.full().weight.data, h.full().bias.data, d, w) - h.logZ());
+      }
+      assertTrue(z > 0.5 && z < 2, "row " + r + ": sum of exp(s - log Z) = " + z);
+    }
+    assertEquals(0.0, ((NceSoftmax.Spec) Heads.parse("nce", HeadOptions.of("log-z", "0"))).logZ(), 0.0);
+    assertEquals(0.0, new NceSoftmax.Spec(true, 8, 0.75).logZ(), 0.0);
+    assertThrows(IllegalArgumentException.class, () -> Heads.parse("nce", HeadOptions.of("log-z", "lots")));
   }
 }
