@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 OUT="${1:-runs/wt2-convergence}"
 SWEEP="$OUT-lr-sweep"
 SWEPT="nce sampled hsm class adaptive adaptive/input=adaptive dsoftmax"
-H="nce/lr=5,sampled/lr=5"
+# NCE with Mnih & Teh's log Z = 0 at two lrs: the evidence for --log-z auto (its default since)
+H="nce/log-z=0/lr=5,nce/log-z=0/lr=10,nce/lr=5,sampled/lr=5"
 for h in $SWEPT; do for lr in 10 20 40; do H="$H,$h/lr=$lr"; done; done
 RES=""; [ -d "$SWEEP" ] && RES=--resume
 ./lmhead compare --data wikitext-2 --heads "$H" --budget 0 --max-tokens 500000 --epochs 1 --val-every 0 \
@@ -30,6 +31,8 @@ rows = json.load(open(sys.argv[1]))["rows"]
 best = {}
 for r in rows:
     head = r["head"].rsplit("/lr=", 1)[0]
+    if "log-z=0" in head:
+        continue
     p = r["valid_ppl"]
     if not (isinstance(p, (int, float)) and math.isfinite(p)):
         continue
