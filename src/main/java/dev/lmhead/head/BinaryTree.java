@@ -159,6 +159,16 @@ public final class BinaryTree {
     return v + k;
   }
 
+  /**
+   * A tree given by its internal nodes' children, numbered as described above (leaves 0..V-1 are the
+   * words, internal node k is node id V + k, every child's id smaller than its parent's, root V-2):
+   * for trees built elsewhere, e.g. by clustering word vectors. A malformed tree is refused.
+   */
+  public static BinaryTree fromChildren(int[] left, int[] right) {
+    if (left.length != right.length) throw new IllegalArgumentException("left and right must have one entry per internal node");
+    return new BinaryTree(left.length + 1, left.clone(), right.clone());
+  }
+
   /** Number of leaves (= vocabulary size). */
   public int leaves() { return leaves; }
 

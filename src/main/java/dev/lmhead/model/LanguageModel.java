@@ -44,28 +44,43 @@ public final class LanguageModel {
    * binning and Huffman trees).
    */
   public LanguageModel(ModelConfig cfg, long[] counts, Rng rng) {
+    this(cfg, rng, (vocab, hidden, tiedWeight, r) -> Heads.create(cfg.head(), vocab, hidden, counts, tiedWeight, r));
+  }
+
+  /** Builds the output layer of a model: {@code tiedWeight} is the input embedding to share, or null. */
+  @FunctionalInterface
+  public interface HeadBuilder {
+    OutputLayer build(int vocab, int hidden, Parameter tiedWeight, Rng rng);
+  }
+
+  /**
+   * A model whose output layer comes from {@code head} instead of the registry: any {@link OutputLayer}
+   * (a head of your own, or a built-in one with a structure the spec cannot express, such as a
+   * hierarchical softmax over a tree of your own) trains and evaluates in the same LSTM. {@code cfg.head()}
+   * still names the head for tying rules and descriptions.
+   */
+  public LanguageModel(ModelConfig cfg, Rng rng, HeadBuilder head) {
     this.config = cfg.validate();
-    HeadSpec spec = cfg.head();
     if (cfg.input().equals("adaptive")) {
       // adaptive input embeddings (Baevski & Auli 2019): bands by the same cutoffs as the softmax
       int[] cut = cfg.inputCutoffs() != null && cfg.inputCutoffs().length > 0 ? cfg.inputCutoffs() : null;
       if (cfg.tied()) {
-        OutputLayer head = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, null, rng);
-        if (!(head instanceof AdaptiveSoftmax softmax)) {
+        OutputLayer out = head.build(cfg.vocab(), cfg.hidden(), null, rng);
+        if (!(out instanceof AdaptiveSoftmax softmax)) {
           throw new IllegalArgumentException("--input adaptive with --tied needs --head adaptive (or add --no-tied)");
         }
-        decoder = head;
+        decoder = out;
         encoder = AdaptiveTying.tiedTo(softmax, cut != null ? cut : softmax.cutoffs(),
             cfg.inputFactor() != null ? cfg.inputFactor() : softmax.divValue(), true, rng);
       } else {
         encoder = new AdaptiveInput(cfg.vocab(), cfg.emb(), cut != null ? cut : AdaptiveSoftmax.defaultCutoffs(cfg.vocab()),
             cfg.inputFactor() != null ? cfg.inputFactor() : 4.0, rng);
-        decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, null, rng);
+        decoder = head.build(cfg.vocab(), cfg.hidden(), null, rng);
       }
     } else {
       Embedding e = new Embedding(cfg.vocab(), cfg.emb(), cfg.initRange(), rng);
       encoder = e;
-      decoder = Heads.create(spec, cfg.vocab(), cfg.hidden(), counts, cfg.tied() ? e.weight : null, rng);
+      decoder = head.build(cfg.vocab(), cfg.hidden(), cfg.tied() ? e.weight : null, rng);
       decoder.initLikeWordLanguageModel(cfg.initRange(), cfg.tied(), rng);
     }
     inDrop = new Dropout(cfg.dropout());

@@ -1,5 +1,6 @@
 package dev.lmhead.head;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -155,5 +156,26 @@ class BinaryTreeTest {
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.of("huffman", 3, new long[2]));
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.huffman(new long[] {3, -1}));
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.balanced(0));
+  }
+
+  /** A tree given by its children is the same tree; malformed child lists (a child used twice, or not below its parent) are refused. */
+  @Test
+  void fromChildrenRebuildsAndValidates() {
+    BinaryTree h = BinaryTree.huffman(new long[] {45, 16, 13, 12, 9, 5});
+    int[] l = new int[5], r = new int[5];
+    for (int k = 0; k < 5; k++) { l[k] = h.left(k); r[k] = h.right(k); }
+    BinaryTree t = BinaryTree.fromChildren(l, r);
+    checkStructure(t);
+    for (int w = 0; w < 6; w++) {
+      assertArrayEquals(h.path(w), t.path(w));
+      assertArrayEquals(h.code(w), t.code(w));
+    }
+    int[] twice = r.clone();
+    twice[4] = l[4];
+    assertThrows(IllegalStateException.class, () -> BinaryTree.fromChildren(l, twice));
+    int[] upward = l.clone();
+    upward[0] = 6 + 4; // internal node 0 pointing at the root
+    assertThrows(IllegalStateException.class, () -> BinaryTree.fromChildren(upward, r));
+    assertThrows(IllegalArgumentException.class, () -> BinaryTree.fromChildren(new int[2], new int[3]));
   }
 }
