@@ -10,6 +10,7 @@ import dev.lmhead.head.OutputLayer;
 import dev.lmhead.head.TopK;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.GemmProfile;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
 import java.lang.management.ManagementFactory;
@@ -62,6 +63,8 @@ public final class HeadBench {
   public static List<String> allHeads() {
     return Heads.names();
   }
+  /** Seconds of timed calls per GEMM shape when measuring this machine's rate on it (the limit's denominator). */
+  public static final double LIMIT_RATE_SECONDS = 0.3;
   /** Operation names, in table order. */
   public static final List<String> OPS = List.of("train", "loss", "logprob", "top1", "top10");
   /** Size of the corpus whose expected Zipf counts build class bins and Huffman trees (WikiText-103-like). */
@@ -140,8 +143,32 @@ public final class HeadBench {
    */
   public record Result(String head, int vocab, int dim, String op, String status, int runs,
                        double medianS, double minS, double maxS, double tokensPerS,
-                       double allocMbPerCall, double retainedMb, double stateMb, String note) {
+                       double allocMbPerCall, double retainedMb, double stateMb, String note, Limit limit) {
+    /** Without the limit (not measured). */
+    public Result(String head, int vocab, int dim, String op, String status, int runs, double medianS, double minS, double maxS,
+                  double tokensPerS, double allocMbPerCall, double retainedMb, double stateMb, String note) {
+      this(head, vocab, dim, op, status, runs, medianS, minS, maxS, tokensPerS, allocMbPerCall, retainedMb, stateMb, note, Limit.NONE);
+    }
+
     public boolean ok() { return status.equals("ok"); }
+
+    /** The op's GEMM limit over its median time: how close to the machine the op runs (NaN when not measured). */
+    public double limitFraction() { return limit.limitS() / medianS; }
+  }
+
+  /**
+   * The machine limit of one op ({@link GemmProfile}): the GEMM work of one call (GFLOP), the seconds that
+   * work takes at the GFLOP/s this machine reaches on each of its shapes alone (measured in the same run),
+   * the seconds the call actually spent inside its GEMMs, and the shape with the most work.
+   */
+  public record Limit(double gemmGflop, double limitS, double gemmS, String topShape) {
+    public static final Limit NONE = new Limit(Double.NaN, Double.NaN, Double.NaN, "");
+
+    static Limit of(GemmProfile p, GemmProfile.Rates rates) {
+      var e = p.entries();
+      return new Limit(p.flops() / 1e9, p.limitSeconds(rates), p.gemmSeconds(),
+          e.isEmpty() ? "" : e.get(0).shape() + (e.size() > 1 ? " + " + (e.size() - 1) + " more" : ""));
+    }
   }
 
   /** Synthetic inputs of one (V, d) cell, shared by every head and by the PyTorch peer. */
@@ -174,8 +201,16 @@ public final class HeadBench {
     return Heads.has(head) && Heads.get(head).inPyTorch();
   }
 
-  /** Measures every head of {@code o} on one (V, d) cell; progress lines go to {@code log}. */
+  /** Measures every head of {@code o} on one (V, d) cell; progress lines go to {@code log}. No limit. */
   public static List<Result> runCell(Options o, Inputs in, Consumer<String> log) {
+    return runCell(o, in, log, null);
+  }
+
+  /**
+   * Measures every head of {@code o} on one (V, d) cell, each op also against its GEMM limit at the
+   * {@code rates} of this machine (null: no limit); progress lines go to {@code log}.
+   */
+  public static List<Result> runCell(Options o, Inputs in, Consumer<String> log, GemmProfile.Rates rates) {
     List<Result> out = new ArrayList<>();
     for (String name : o.heads()) {
       if (!available(name)) {
@@ -194,7 +229,7 @@ public final class HeadBench {
       for (String op : OPS) {
         log.accept(String.format("  %-8s V=%d d=%d %s", name, in.vocab(), in.dim(), op));
         try {
-          out.add(measure(o, in, head, name, op, stateMb));
+          out.add(measure(o, in, head, name, op, stateMb, rates));
         } catch (OutOfMemoryError e) {
           out.add(skipped(name, in, op, "skipped", "out of memory (raise -Xmx or lower --max-block-mb)"));
         }
@@ -212,7 +247,8 @@ public final class HeadBench {
   /** A timed operation; {@link #call} may grow harness buffers on its first run. */
   private interface Call { void call(); }
 
-  private static Result measure(Options o, Inputs in, OutputLayer head, String name, String op, double stateMb) {
+  private static Result measure(Options o, Inputs in, OutputLayer head, String name, String op, double stateMb,
+                                GemmProfile.Rates rates) {
     final int n = in.rows(), v = in.vocab(), d = in.dim();
     final float[] hidden = in.hidden();
     final int[] targets = in.targets();
@@ -288,8 +324,10 @@ public final class HeadBench {
     double allocMb = alloc0 < 0 ? Double.NaN : (threads.getTotalThreadAllocatedBytes() - alloc0) / (double) (1 << 20) / times.size();
     double[] s = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     double median = median(s);
+    // one more call, with every GEMM counted and timed: the op's work and its limit on this machine
+    Limit limit = rates == null ? Limit.NONE : Limit.of(GemmProfile.record(call::call), rates);
     return new Result(name, v, d, op, "ok", s.length, median, s[0], s[s.length - 1], n / median,
-        allocMb, retainedMb, stateMb, note);
+        allocMb, retainedMb, stateMb, note, limit);
   }
 
   /**
@@ -305,6 +343,8 @@ public final class HeadBench {
     if (measureGemm) log.accept("measuring sgemm speed...");
     HeadBenchReport rep = new HeadBenchReport(o, HeadBenchReport.cpuModel(), Parallel.threads(), Blas.get().name(),
         measureGemm ? gemmGflops() : Double.NaN, java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+    GemmProfile.Rates rates = measureGemm ? new GemmProfile.Rates(LIMIT_RATE_SECONDS) : null;
+    if (rates != null) rep.squareGflops = rates.square();
     warmJit(o);
     List<String> peerHeads = o.heads().stream().filter(HeadBench::inPyTorch).toList();
     if (!withPeer) rep.peerUnavailable = "not requested (--peer none)";
@@ -316,7 +356,7 @@ public final class HeadBench {
     for (int v : o.vocabs()) {
       for (int d : o.dims()) {
         Inputs in = inputs(v, d, o.rows(), o.seed());
-        rep.results.addAll(runCell(o, in, log));
+        rep.results.addAll(runCell(o, in, log, rates));
         if (rep.peerUnavailable == null) {
           log.accept(String.format("  pytorch  V=%d d=%d %s", v, d, peerHeads));
           rep.peer.add(peer(o, in, peerHeads));

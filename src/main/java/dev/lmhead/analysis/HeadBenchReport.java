@@ -38,11 +38,22 @@ public final class HeadBenchReport {
   public record PeerCell(int vocab, int dim, String status, String reason, double gemmGflops, String torch,
                          List<PeerResult> results) {}
 
-  /** A goal of issue 6: {@code value} = measured ratio (NaN when a side was not measured). */
-  public record Goal(String name, String cell, double value, double target, String how) {
+  /**
+   * A goal of issues 6 and 19: {@code value} = measured ratio, or fraction of the machine limit when
+   * {@code fraction} (NaN when a side was not measured).
+   */
+  public record Goal(String name, String cell, double value, double target, String how, boolean fraction) {
+    public Goal(String name, String cell, double value, double target, String how) {
+      this(name, cell, value, target, how, false);
+    }
+
     public String verdict() {
       return Double.isNaN(value) ? "not measured" : value >= target ? "met" : "not met";
     }
+
+    String valueText() { return fraction ? pct(value) : ratioStr(value); }
+
+    String targetText() { return fraction ? String.format(">= %.0f%%", 100 * target) : String.format(">= %.1fx", target); }
   }
 
   public final HeadBench.Options options;
@@ -55,6 +66,8 @@ public final class HeadBenchReport {
   public final List<PeerCell> peer = new ArrayList<>();
   /** null when the peer was run (per-cell status in {@link #peer}), else why it was not. */
   public String peerUnavailable;
+  /** GFLOP/s of the BLAS on a 2048³ product, measured in the same run (NaN when not measured). */
+  public double squareGflops = Double.NaN;
 
   public HeadBenchReport(HeadBench.Options options, String cpu, int threads, String blas, double gemmGflops, String date) {
     this.options = options;
@@ -162,8 +175,72 @@ public final class HeadBenchReport {
         }
       }
     }
+    for (int[] c : cells()) {
+      String cell = "V=" + c[0] + ", d=" + c[1];
+      for (String op : HeadBench.OPS) {
+        Result r = ours(FULL, c[0], c[1], op);
+        if (r != null && !Double.isNaN(r.limitFraction())) {
+          g.add(new Goal("full softmax " + op + ": fraction of its GEMM limit", cell, r.limitFraction(), GOAL_FULL_LIMIT,
+              "GEMM time at this machine's rates / median time", true));
+        }
+      }
+      for (String op : List.of("train", "top1", "top10")) {
+        Result r = ours(ADAPTIVE, c[0], c[1], op);
+        if (r != null && !Double.isNaN(r.limitFraction())) {
+          g.add(new Goal("adaptive " + op + ": fraction of its GEMM limit", cell, r.limitFraction(), GOAL_ADAPTIVE_LIMIT,
+              "GEMM time at this machine's rates / median time", true));
+        }
+      }
+    }
     return g;
   }
+
+  /** Issue 19: every full-softmax op at least 85% of the time its GEMMs take at this machine's rates. */
+  public static final double GOAL_FULL_LIMIT = 0.85;
+  /** Issue 19: adaptive train and exact top-k at least 75% of theirs (head and routed tail products). */
+  public static final double GOAL_ADAPTIVE_LIMIT = 0.75;
+
+  static String pct(double x) {
+    return Double.isNaN(x) || Double.isInfinite(x) ? "-" : String.format("%.0f%%", 100 * x);
+  }
+
+  /** The fraction of the limit per (cell, head, op), as a table of percentages, or "" when not measured. */
+  String limitTable(boolean markdown) {
+    boolean any = false;
+    for (Result r : results) any |= !Double.isNaN(r.limitFraction());
+    if (!any) return "";
+    StringBuilder b = new StringBuilder();
+    if (markdown) {
+      b.append("\n### Fraction of the machine limit\n\n").append(LIMIT_EXPLAINED).append("\n\n| V | d | head |");
+      for (String op : HeadBench.OPS) b.append(' ').append(op).append(" |");
+      b.append("\n|---|---|---|").append("---:|".repeat(HeadBench.OPS.size())).append('\n');
+    } else {
+      b.append("\nfraction of the machine limit (").append(LIMIT_EXPLAINED).append("):\n");
+    }
+    String fmt = "%-7s %-4s %-17s" + " %10s".repeat(HeadBench.OPS.size()) + "%n";
+    for (int[] c : cells()) {
+      for (String h : options.heads()) {
+        List<String> cellsText = new ArrayList<>();
+        for (String op : HeadBench.OPS) {
+          Result r = ours(h, c[0], c[1], op);
+          cellsText.add(r == null || !r.ok() ? "-" : pct(r.limitFraction()));
+        }
+        if (markdown) {
+          b.append("| ").append(c[0]).append(" | ").append(c[1]).append(" | ").append(h).append(" | ").append(String.join(" | ", cellsText)).append(" |\n");
+        } else {
+          List<Object> row = new ArrayList<>(List.of("" + c[0], "" + c[1], h));
+          row.addAll(cellsText);
+          b.append(String.format(fmt, row.toArray()));
+        }
+      }
+    }
+    return b.toString();
+  }
+
+  static final String LIMIT_EXPLAINED = "each op's matrix products were counted on one extra call (shape and number); the limit is the time "
+      + "they take at the GFLOP/s this machine reaches on each of those shapes alone, measured in the same run (best of >= 3 calls); "
+      + "the fraction is limit / median time per call, so 100% means the op is as fast as its GEMMs allow and the rest of the time "
+      + "is everything else it does (softmax passes, gathers, idle threads)";
 
   // ---------------------------------------------------------------- renderings
 
@@ -192,8 +269,9 @@ public final class HeadBenchReport {
 
   String header() {
     StringBuilder b = new StringBuilder();
-    b.append(String.format("lmhead bench heads: N=%d rows, Zipf(s=1) targets, gaussian hidden states; %d threads; %s BLAS, sgemm %.0f GFLOP/s",
-        options.rows(), threads, blas, gemmGflops));
+    b.append(String.format("lmhead bench heads: N=%d rows, Zipf(s=1) targets, gaussian hidden states; %d threads; %s BLAS, sgemm %.0f GFLOP/s"
+        + " on [2048,512]x[512,33278]%s", options.rows(), threads, blas, gemmGflops,
+        Double.isNaN(squareGflops) ? "" : String.format(", %.0f GFLOP/s on a 2048³ square", squareGflops)));
     b.append(String.format("; warm-up %d, up to %d timed runs per cell (budget %.0f s); median tokens/s = N / median seconds per call",
         options.warmup(), options.repeats(), options.maxSeconds()));
     return b.toString();
@@ -257,11 +335,12 @@ public final class HeadBenchReport {
         b.append("  ").append(kn[0]).append(' ').append(ops).append(": ").append(kn[1]).append('\n');
       }
     }
+    b.append(limitTable(false));
     List<Goal> goals = goals();
     if (!goals.isEmpty()) {
-      b.append("\ngoals of issue 6 (benchmarks, not tests):\n");
+      b.append("\ngoals of issues 6 and 19 (benchmarks, not tests):\n");
       for (Goal g : goals) {
-        b.append(String.format("  %-62s %-18s %8s  (goal >= %.1fx: %s)%n", g.name(), g.cell(), ratioStr(g.value()), g.target(), g.verdict()));
+        b.append(String.format("  %-62s %-18s %8s  (goal %s: %s)%n", g.name(), g.cell(), g.valueText(), g.targetText(), g.verdict()));
       }
     }
     b.append("\nmemory (Java heap; --markdown/--json list it per cell): retained = heap growth over a cell's first call after GC "
@@ -293,28 +372,33 @@ public final class HeadBenchReport {
         }
       }
     }
+    b.append(limitTable(true));
     List<Goal> goals = goals();
     if (!goals.isEmpty()) {
-      b.append("\n### Goals of issue 6 (benchmarks, not tests)\n\n| goal | cell | measured | target | verdict |\n|---|---|---:|---:|---|\n");
+      b.append("\n### Goals of issues 6 and 19 (benchmarks, not tests)\n\n| goal | cell | measured | target | verdict |\n|---|---|---:|---:|---|\n");
       for (Goal g : goals) {
-        b.append(String.format("| %s | %s | %s | >= %.1fx | %s |%n", g.name(), g.cell(), ratioStr(g.value()), g.target(), g.verdict()));
+        b.append(String.format("| %s | %s | %s | %s | %s |%n", g.name(), g.cell(), g.valueText(), g.targetText(), g.verdict()));
       }
     }
     b.append("\n### Every cell: spread and memory\n\n");
     b.append("Seconds per call: median and min–max over the timed runs. Memory is Java heap only: *retained* = heap growth over the cell's "
         + "first call (MemoryMXBean after System.gc()), *alloc/call* = bytes allocated per timed call by all threads "
         + "(ThreadMXBean.getTotalThreadAllocatedBytes), *state* = parameters + gradients.\n\n");
-    b.append("| V | d | head | op | tokens/s | median ms | min–max ms | runs | retained MB | alloc MB/call | state MB | note |\n");
-    b.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    b.append("*GEMM GFLOP* = the matrix products of one call; *limit ms* = their time at this machine's rate on each shape; "
+        + "*in GEMM ms* = the time the call spent inside them; *largest product* = the shape with the most work (t = transposed operand).\n\n");
+    b.append("| V | d | head | op | tokens/s | median ms | min–max ms | runs | GEMM GFLOP | limit ms | % of limit | in GEMM ms | largest product | retained MB | alloc MB/call | state MB | note |\n");
+    b.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
     for (Result r : results) {
-      b.append(String.format("| %d | %d | %s | %s | %s | %s | %s–%s | %d | %s | %s | %s | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
+      HeadBench.Limit l = r.limit();
+      b.append(String.format("| %d | %d | %s | %s | %s | %s | %s–%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
           r.ok() ? tps(r.tokensPerS()) : r.status(), ms(r.medianS()), ms(r.minS()), ms(r.maxS()), r.runs(),
+          Double.isNaN(l.gemmGflop()) ? "-" : String.format("%.2f", l.gemmGflop()), ms(l.limitS()), pct(r.limitFraction()), ms(l.gemmS()), l.topShape(),
           mb(r.retainedMb()), mb(r.allocMbPerCall()), mb(r.stateMb()), r.note().replace("|", "/")));
     }
     for (PeerCell c : peer) {
       if (c.results() == null) continue;
       for (PeerResult r : c.results()) {
-        b.append(String.format("| %d | %d | PyTorch %s | %s | %s | %s | %s–%s | %d | - | - | - | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
+        b.append(String.format("| %d | %d | PyTorch %s | %s | %s | %s | %s–%s | %d | - | - | - | - | - | - | - | - | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
             tps(r.tokensPerS()), ms(r.medianS()), ms(r.minS()), ms(r.maxS()), r.runs(), r.note().replace("|", "/")));
       }
     }
@@ -334,6 +418,8 @@ public final class HeadBenchReport {
     o.addProperty("threads", threads);
     o.addProperty("blas", blas);
     o.add("gemm_gflops", num(gemmGflops));
+    o.add("sgemm_square_gflops", num(squareGflops));
+    o.addProperty("limit_definition", LIMIT_EXPLAINED);
     JsonObject opt = new JsonObject();
     opt.add("heads", gson.toJsonTree(options.heads()));
     opt.add("vocab", gson.toJsonTree(options.vocabs()));
@@ -367,6 +453,11 @@ public final class HeadBenchReport {
       j.add("retained_mb", num(r.retainedMb()));
       j.add("alloc_mb_per_call", num(r.allocMbPerCall()));
       j.add("state_mb", num(r.stateMb()));
+      j.add("gemm_gflop_per_call", num(r.limit().gemmGflop()));
+      j.add("gemm_limit_s", num(r.limit().limitS()));
+      j.add("limit_fraction", num(r.limitFraction()));
+      j.add("gemm_s", num(r.limit().gemmS()));
+      j.addProperty("largest_gemm", r.limit().topShape());
       j.addProperty("note", r.note());
       rs.add(j);
     }

@@ -1,5 +1,6 @@
 package dev.lmhead.nn;
 
+import dev.lmhead.tensor.GemmProfile;
 import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Vec;
 import jdk.incubator.vector.FloatVector;
@@ -26,9 +27,20 @@ final class SmallGemm {
 
   private SmallGemm() {}
 
-  /** {@code C = A·P} (accumulate = false) or {@code C += A·P}. */
+  /** {@code C = A·P} (accumulate = false) or {@code C += A·P}; reported to a running {@link GemmProfile}. */
   static void mul(int M, int N, int K, float[] a, int aOff, int lda, float[] p, int pOff, int ldp,
                   boolean accumulate, float[] c, int cOff, int ldc) {
+    if (GemmProfile.recording()) {
+      long t = System.nanoTime();
+      multiply(M, N, K, a, aOff, lda, p, pOff, ldp, accumulate, c, cOff, ldc);
+      GemmProfile.note(false, false, M, N, K, System.nanoTime() - t);
+    } else {
+      multiply(M, N, K, a, aOff, lda, p, pOff, ldp, accumulate, c, cOff, ldc);
+    }
+  }
+
+  private static void multiply(int M, int N, int K, float[] a, int aOff, int lda, float[] p, int pOff, int ldp,
+                               boolean accumulate, float[] c, int cOff, int ldc) {
     int panels = (N + 2 * VL - 1) / (2 * VL);
     long flopsPerPanel = 2L * M * K * 2 * VL;
     int minPanels = (int) Math.max(1, MIN_CHUNK_FLOPS / flopsPerPanel);

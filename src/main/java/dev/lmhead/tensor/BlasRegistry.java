@@ -17,6 +17,13 @@ final class BlasRegistry {
     return b;
   }
 
+  /** Installs {@code b} as it is (no thread setting) and returns the previous backend: for {@link GemmProfile}'s decorator. */
+  static synchronized Blas swap(Blas b) {
+    Blas old = current();
+    current = b;
+    return old;
+  }
+
   static synchronized Blas use(String name) {
     Blas b = switch (name) {
       case "auto" -> auto();

@@ -175,4 +175,41 @@ class HeadBenchTest {
     assertTrue(e.getMessage().contains("--cutoffs"));
     assertFalse(HeadBench.available("nope"));
   }
+
+  /**
+   * With rates, every op carries its GEMM work and limit: the full softmax's work is exactly its
+   * products (train: logits, dHidden, dWeight; the other ops: the logits), the adaptive head's is smaller,
+   * and the fraction goals of issue 19 read them.
+   */
+  @Test
+  void limitsCountTheWorkOfEachOp() {
+    int n = 64, v = 500, d = 16;
+    HeadBench.Options o = new HeadBench.Options(List.of("full", "adaptive"), new int[] {v}, new int[] {d}, n, 1, 2, new int[0], 4.0, 5,
+        5, 1L << 30, 1);
+    var rates = new dev.lmhead.tensor.GemmProfile.Rates(0.01);
+    List<Result> rs = HeadBench.runCell(o, HeadBench.inputs(v, d, n, 1), line -> {}, rates);
+    HeadBenchReport rep = new HeadBenchReport(o, "cpu", 1, "test", Double.NaN, "today");
+    rep.results.addAll(rs);
+    double logits = 2.0 * n * v * d / 1e9;
+    assertEquals(3 * logits, rep.ours("full", v, d, "train").limit().gemmGflop(), 1e-15);
+    for (String op : List.of("loss", "logprob", "top1", "top10")) {
+      assertEquals(logits, rep.ours("full", v, d, op).limit().gemmGflop(), 1e-15, op);
+    }
+    for (Result r : rs) {
+      double f = r.limitFraction();
+      assertTrue(Double.isFinite(f) && f > 0, r.toString());
+      assertTrue(r.limit().limitS() > 0 && r.limit().gemmS() > 0 && !r.limit().topShape().isEmpty(), r.toString());
+    }
+    double adaptive = rep.ours("adaptive", v, d, "train").limit().gemmGflop();
+    assertTrue(adaptive > 0 && adaptive < 3 * logits, "adaptive train work " + adaptive);
+    var goals = rep.goals().stream().filter(HeadBenchReport.Goal::fraction).toList();
+    assertEquals(5 + 3, goals.size(), goals.toString());
+    HeadBenchReport.Goal g = goals.get(0);
+    assertEquals(rep.ours("full", v, d, "train").limitFraction(), g.value(), 0.0);
+    assertTrue(g.targetText().equals(">= 85%") && g.valueText().endsWith("%"), g.toString());
+    String md = rep.markdown();
+    assertTrue(md.contains("### Fraction of the machine limit") && md.contains("| " + v + " | " + d + " | full |"), md);
+    JsonObject j = JsonParser.parseString(rep.json()).getAsJsonObject();
+    assertTrue(j.getAsJsonArray("results").get(0).getAsJsonObject().get("limit_fraction").getAsDouble() > 0);
+  }
 }
