@@ -58,6 +58,13 @@ public final class BenchCommand implements Runnable {
       for (int r = 0; r < repeats; r++) {
         ours.add(TrainSpeed.measure(lm, corpus.train(), batch, bptt, r == 0 ? warmup : 2, steps, lr, clip, r).tokensPerSecond());
       }
+      // one more window with every matrix product counted: the work per token and its limit on this machine
+      var rates = new dev.lmhead.tensor.GemmProfile.Rates(dev.lmhead.analysis.HeadBench.LIMIT_RATE_SECONDS);
+      var profile = dev.lmhead.tensor.GemmProfile.record(
+          () -> TrainSpeed.measure(lm, corpus.train(), batch, bptt, 0, 1, lr, clip, 99));
+      double windowTokens = (double) batch * bptt;
+      double limitTps = windowTokens / profile.limitSeconds(rates);
+      double square = rates.square();
       Map<String, Object> res = new LinkedHashMap<>();
       res.put("data", corpus.name());
       res.put("vocab", corpus.vocab().size());
@@ -67,6 +74,23 @@ public final class BenchCommand implements Runnable {
       res.put("blas", Blas.get().name());
       res.put("lmhead_tokens_per_s", median(ours));
       res.put("lmhead_runs", ours);
+      res.put("gemm_mflop_per_token", profile.flops() / windowTokens / 1e6);
+      res.put("limit_tokens_per_s", limitTps);
+      res.put("limit_fraction", median(ours) / limitTps);
+      res.put("sgemm_square_gflops", square);
+      List<Map<String, Object>> shapes = new ArrayList<>();
+      for (var e : profile.entries()) {
+        if (shapes.size() == 8) break;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("shape", e.shape().toString());
+        m.put("calls_per_window", e.calls());
+        m.put("mflop_per_token", e.flops() / windowTokens / 1e6);
+        m.put("gflops_alone", rates.gflops(e.shape()));
+        shapes.add(m);
+      }
+      res.put("largest_gemms", shapes);
+      res.put("limit_definition", "the matrix products of one training window were counted (shape and number); the limit is the "
+          + "tokens/s at which those products alone run at this machine's GEMM rate on each shape, measured in the same run");
       String why = peer.equals("pytorch") ? PythonPeer.unavailableReason() : "not requested";
       if (why == null) {
         if (!dev.lmhead.head.Heads.get(cfg.head().type()).inPyTorch()) {
@@ -99,6 +123,9 @@ public final class BenchCommand implements Runnable {
       } else {
         System.out.printf("%s, %s; %d threads, %s BLAS%n", res.get("data"), res.get("config"), Parallel.threads(), Blas.get().name());
         System.out.printf("lmhead : %,.0f tokens/s (median of %d; runs %s)%n", median(ours), repeats, fmt(ours));
+        System.out.printf("limit  : %,.0f tokens/s = its matrix products alone (%.1f MFLOP per token) at this machine's GEMM rate on each "
+            + "shape; reached %.0f%% (sgemm on a 2048³ square: %.0f GFLOP/s)%n", limitTps, profile.flops() / windowTokens / 1e6,
+            100 * median(ours) / limitTps, square);
         if (res.containsKey("ratio")) {
           System.out.printf("PyTorch: %,.0f tokens/s (median of %d; torch %s, its GEMM %.0f GFLOP/s)%n",
               (double) res.get("pytorch_tokens_per_s"), repeats, res.get("pytorch_version"), (double) res.get("pytorch_gemm_gflops"));
