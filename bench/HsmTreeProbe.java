@@ -1,10 +1,7 @@
 // Issue 17's hsm investigation: is the hierarchical softmax's gap to the other heads the tree's doing?
 // Trains the README's 2x200 LSTM with a hierarchical softmax for a fixed number of WikiText-2 tokens over
 // trees of the same kind of shape but different groupings, and prints the validation perplexity:
-//   huffman   fastText's and word2vec's: words grouped by frequency only
-//   balanced  halves of the frequency-sorted id range: contiguous frequency bands, depth log2 V for every word
-//   frequency contiguous frequency bands split at the unigram-mass median (BinaryTree.frequency): bands
-//             like balanced, Huffman-like depths
+//   huffman   the default (fastText/word2vec): words grouped by frequency only
 //   random    mass-balanced bisection (every split halves the unigram mass, as Huffman's do) of random
 //             word vectors: Huffman-like depths, meaningless groups
 //   context   the same bisection of distributional word vectors: each word's PPMI profile over the
@@ -41,7 +38,6 @@ public class HsmTreeProbe {
       BinaryTree tree = switch (kind) {
         case "huffman" -> BinaryTree.huffman(counts);
         case "balanced" -> BinaryTree.balanced(v);
-        case "frequency" -> BinaryTree.frequency(counts);
         case "random" -> bisect(randomVectors(v, new Rng(7)), counts);
         case "context" -> bisect(contextVectors(c.train(), v, Math.min(v, 5000)), counts);
         default -> throw new IllegalArgumentException("unknown tree " + kind);

@@ -85,13 +85,7 @@ public final class BinaryTree {
         yield huffman(counts);
       }
       case "balanced" -> balanced(vocab);
-      case "frequency" -> {
-        if (counts == null || counts.length != vocab) {
-          throw new IllegalArgumentException("--tree frequency needs the unigram counts of the vocabulary's " + vocab + " words");
-        }
-        yield frequency(counts);
-      }
-      default -> throw new IllegalArgumentException("unknown --tree '" + kind + "' (expected huffman, balanced or frequency)");
+      default -> throw new IllegalArgumentException("unknown --tree '" + kind + "' (expected huffman or balanced)");
     };
   }
 
@@ -139,59 +133,6 @@ public final class BinaryTree {
       }
     }
     return new BinaryTree(v, left, right);
-  }
-
-  /**
-   * Frequency-band tree: the words sorted by descending count (ties by id; for a vocabulary numbered by
-   * frequency, the ids themselves) are split recursively into two contiguous ranges at the median of
-   * their unigram mass. Every subtree is a band of similarly frequent words, as the class softmax's bins
-   * are, and every split halves the mass, as Huffman's do, so frequent words still get short codes (an
-   * alphabetic code: within 2 bits per word of the optimum). A range whose words all have count 0 is
-   * split at its middle. On WikiText-2 this tree trains far better than Huffman's, whose groups are
-   * arbitrary mixtures of words of similar count (bench/HsmTreeProbe.java).
-   *
-   * @param counts [V] non-negative counts by word id
-   */
-  public static BinaryTree frequency(long[] counts) {
-    int v = counts.length;
-    if (v < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + v);
-    for (int i = 0; i < v; i++) {
-      if (counts[i] < 0) throw new IllegalArgumentException("count of word " + i + " is negative: " + counts[i]);
-    }
-    int[] order = java.util.stream.IntStream.range(0, v).boxed()
-        .sorted((a, b) -> counts[a] != counts[b] ? Long.compare(counts[b], counts[a]) : Integer.compare(a, b))
-        .mapToInt(Integer::intValue).toArray();
-    long[] prefix = new long[v + 1]; // prefix[i] = mass of sorted positions [0, i)
-    for (int p = 0; p < v; p++) prefix[p + 1] = prefix[p] + counts[order[p]];
-    int[] left = new int[v - 1], right = new int[v - 1];
-    int[] next = {0};
-    if (v > 1) buildFrequency(0, v, order, prefix, left, right, next);
-    return new BinaryTree(v, left, right);
-  }
-
-  private static int buildFrequency(int lo, int hi, int[] order, long[] prefix, int[] left, int[] right, int[] next) {
-    if (hi - lo == 1) return order[lo];
-    long mass = prefix[hi] - prefix[lo];
-    int cut;
-    if (mass == 0) {
-      cut = lo + (hi - lo + 1) / 2;
-    } else {
-      // the first position where the left range holds at least half the mass, or the one before it
-      long half = prefix[lo] + (mass + 1) / 2;
-      int a = lo + 1, b = hi - 1;
-      while (a < b) {
-        int m = (a + b) >>> 1;
-        if (prefix[m] >= half) b = m; else a = m + 1;
-      }
-      cut = a;
-      if (cut - 1 > lo && Math.abs(2 * prefix[cut - 1] - prefix[lo] - prefix[hi]) <= Math.abs(2 * prefix[cut] - prefix[lo] - prefix[hi])) cut--;
-    }
-    int l = buildFrequency(lo, cut, order, prefix, left, right, next);
-    int r = buildFrequency(cut, hi, order, prefix, left, right, next);
-    int k = next[0]++;
-    left[k] = l;
-    right[k] = r;
-    return left.length + 1 + k;
   }
 
   /**

@@ -50,7 +50,7 @@ public final class HeadOptions {
 
   /**
    * A value of an enum, named in lower case ({@code freq}, {@code huffman}, ...); anything else is a
-   * one-line error naming the flag: {@code unknown --tree 'foo' (expected huffman, balanced or frequency)}.
+   * one-line error naming the flag: {@code unknown --tree 'foo' (expected huffman or balanced)}.
    */
   public <E extends Enum<E>> E choice(HeadOption o, Class<E> type) {
     String t = text(o);

@@ -40,14 +40,10 @@ import jdk.incubator.vector.FloatVector;
  */
 public final class HierarchicalSoftmax implements OutputLayer {
   public static final HeadOption TREE = HeadOption.of("tree", HeadOption.Kind.STRING, "huffman",
-      "hsm: huffman | balanced | frequency (contiguous frequency bands split at the mass median) (default: huffman).");
+      "hsm: huffman | balanced (default: huffman).");
 
-  /**
-   * The binary tree over the vocabulary: Huffman from the unigram counts ({@link BinaryTree#huffman}),
-   * balanced halves of the id range ({@link BinaryTree#balanced}), or frequency bands split at the
-   * unigram-mass median ({@link BinaryTree#frequency}).
-   */
-  public enum Tree { HUFFMAN, BALANCED, FREQUENCY }
+  /** The binary tree over the vocabulary: Huffman from the unigram counts, or balanced. */
+  public enum Tree { HUFFMAN, BALANCED }
 
   /**
    * {@code --head hsm}.
@@ -109,7 +105,7 @@ public final class HierarchicalSoftmax implements OutputLayer {
     }
   }
 
-  /** Builds the head from its spec: {@code spec.tree()} HUFFMAN or FREQUENCY (from counts), or BALANCED. */
+  /** Builds the head from its spec: {@code spec.tree()} HUFFMAN (from counts) or BALANCED. */
   public static HierarchicalSoftmax create(Spec spec, int vocab, int dim, long[] counts, Parameter tiedWeight, Rng rng) {
     if (tiedWeight != null) throw new IllegalArgumentException("--head hsm cannot tie weights with the input embedding");
     if (vocab < 1) throw new IllegalArgumentException("vocabulary size must be >= 1, got " + vocab);

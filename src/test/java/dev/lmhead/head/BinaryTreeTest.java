@@ -150,7 +150,7 @@ class BinaryTreeTest {
 
   @Test
   void errors() {
-    assertEquals("unknown --tree 'foo' (expected huffman, balanced or frequency)",
+    assertEquals("unknown --tree 'foo' (expected huffman or balanced)",
         assertThrows(IllegalArgumentException.class, () -> BinaryTree.of("foo", 3, null)).getMessage());
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.of("huffman", 3, null));
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.of("huffman", 3, new long[2]));
@@ -177,60 +177,5 @@ class BinaryTreeTest {
     upward[0] = 6 + 4; // internal node 0 pointing at the root
     assertThrows(IllegalStateException.class, () -> BinaryTree.fromChildren(upward, r));
     assertThrows(IllegalArgumentException.class, () -> BinaryTree.fromChildren(new int[2], new int[3]));
-  }
-
-  /** The words under an internal node, as a sorted id list. */
-  private static java.util.List<Integer> under(BinaryTree t, int node) {
-    java.util.List<Integer> out = new java.util.ArrayList<>();
-    java.util.ArrayDeque<Integer> stack = new java.util.ArrayDeque<>(java.util.List.of(node));
-    while (!stack.isEmpty()) {
-      int x = stack.pop();
-      if (x < t.leaves()) { out.add(x); continue; }
-      stack.push(t.left(x - t.leaves()));
-      stack.push(t.right(x - t.leaves()));
-    }
-    java.util.Collections.sort(out);
-    return out;
-  }
-
-  /**
-   * The frequency-band tree: every subtree covers a contiguous range of the frequency order (here the
-   * ids, counts descending), the left range is the more frequent one, and the expected code length is
-   * within 2 bits of the entropy (an alphabetic code), against Huffman's within 1.
-   */
-  @Test
-  void frequencyTreeHasContiguousBandsAndNearOptimalDepth() {
-    Rng rng = new Rng(5);
-    for (int v : new int[] {1, 2, 3, 10, 257, 5000}) {
-      long[] c = new long[v];
-      for (int i = 0; i < v; i++) c[i] = (long) (1e6 / Math.pow(i + 1, 1.1)) + rng.nextInt(3);
-      java.util.Arrays.sort(c);
-      for (int i = 0; i < v / 2; i++) { long x = c[i]; c[i] = c[v - 1 - i]; c[v - 1 - i] = x; } // descending
-      BinaryTree t = BinaryTree.frequency(c);
-      checkStructure(t);
-      for (int k = 0; k < t.internalNodes(); k++) {
-        java.util.List<Integer> ids = under(t, v + k), l = under(t, t.left(k));
-        assertEquals(ids.get(ids.size() - 1) - ids.get(0) + 1, ids.size(), "node " + k + " covers a contiguous band");
-        assertTrue(l.get(l.size() - 1) < under(t, t.right(k)).get(0), "left band is the more frequent one");
-      }
-      double total = 0, entropy = 0, depth = 0, huffman = 0;
-      BinaryTree h = BinaryTree.huffman(c);
-      for (long x : c) total += x;
-      for (int w = 0; w < v; w++) {
-        double p = c[w] / total;
-        entropy -= p * Math.log(p) / Math.log(2);
-        depth += p * t.depth(w);
-        huffman += p * h.depth(w);
-      }
-      assertTrue(depth <= entropy + 2 + 1e-9, "V=" + v + ": mean depth " + depth + " vs entropy " + entropy);
-      assertTrue(depth >= huffman - 1e-9, "Huffman is optimal: " + huffman + " vs " + depth);
-    }
-    // unsorted counts are sorted first (ties by id); zero counts give a balanced band
-    BinaryTree u = BinaryTree.frequency(new long[] {1, 100, 0, 0, 0, 0, 50});
-    checkStructure(u);
-    assertEquals(1, u.depth(1), "the word with more than half the mass sits right under the root");
-    for (int w : new int[] {2, 3, 4, 5}) assertTrue(u.depth(w) >= 3, "zero-count words are deepest");
-    assertThrows(IllegalArgumentException.class, () -> BinaryTree.frequency(new long[] {3, -1}));
-    checkStructure(BinaryTree.of("frequency", 4, new long[] {4, 3, 2, 1}));
   }
 }

@@ -24,7 +24,7 @@ class HierarchicalSoftmaxTest {
 
   @Test
   void contractBothTreesOddSizes() {
-    for (String tree : new String[] {"huffman", "balanced", "frequency"}) {
+    for (String tree : new String[] {"huffman", "balanced"}) {
       for (int v : new int[] {1, 2, 3, 97, 300}) {
         HierarchicalSoftmax h = head(v, 7, tree, true, v);
         HeadContract.normalisedAndConsistent(h, 9, 2);
@@ -37,7 +37,7 @@ class HierarchicalSoftmaxTest {
   @Test
   void topKExactOnPeakedDistributions() {
     // scaled-up node vectors make branch probabilities near 0/1, so subtrees really get pruned
-    for (String tree : new String[] {"huffman", "balanced", "frequency"}) {
+    for (String tree : new String[] {"huffman", "balanced"}) {
       for (float sharp : new float[] {3f, 8f}) {
         HierarchicalSoftmax h = head(300, 8, tree, true, 12);
         for (Parameter p : h.parameters()) for (int i = 0; i < p.size(); i++) p.data[i] *= sharp;
@@ -50,7 +50,7 @@ class HierarchicalSoftmaxTest {
   void gradientsEveryReductionAndIgnoreIndex() {
     Loss[] losses = {Loss.MEAN, Loss.SUM, Loss.NONE, new Loss(Loss.Reduction.MEAN, 7), new Loss(Loss.Reduction.SUM, -1),
         new Loss(Loss.Reduction.NONE, 0)};
-    for (String tree : new String[] {"huffman", "balanced", "frequency"}) {
+    for (String tree : new String[] {"huffman", "balanced"}) {
       for (Loss loss : losses) HeadContract.gradients(head(97, 6, tree, true, 4), 10, loss, 5);
     }
     HeadContract.gradients(head(40, 5, "huffman", false, 6), 8, Loss.MEAN, 7);
@@ -140,7 +140,7 @@ class HierarchicalSoftmaxTest {
   @Test
   void errors() {
     assertThrows(IllegalArgumentException.class, () -> Heads.create(spec("huffman", true), 10, 3, null, null, new Rng(1)));
-    assertEquals("unknown --tree 'foo' (expected huffman, balanced or frequency)", assertThrows(IllegalArgumentException.class,
+    assertEquals("unknown --tree 'foo' (expected huffman or balanced)", assertThrows(IllegalArgumentException.class,
         () -> Heads.create(spec("foo", true), 10, 3, null, null, new Rng(1))).getMessage());
     assertThrows(IllegalArgumentException.class,
         () -> Heads.create(spec("balanced", true), 10, 3, null, new Parameter("w", 10, 3), new Rng(1)));
