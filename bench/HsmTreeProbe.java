@@ -1,7 +1,10 @@
 // Issue 17's hsm investigation: is the hierarchical softmax's gap to the other heads the tree's doing?
 // Trains the README's 2x200 LSTM with a hierarchical softmax for a fixed number of WikiText-2 tokens over
 // trees of the same kind of shape but different groupings, and prints the validation perplexity:
-//   huffman   the default (fastText/word2vec): words grouped by frequency only
+//   huffman   fastText's and word2vec's: words grouped by frequency only
+//   balanced  halves of the frequency-sorted id range: contiguous frequency bands, depth log2 V for every word
+//   frequency contiguous frequency bands split at the unigram-mass median (the bisection below on the
+//             frequency rank): bands like balanced, Huffman-like depths
 //   random    mass-balanced bisection (every split halves the unigram mass, as Huffman's do) of random
 //             word vectors: Huffman-like depths, meaningless groups
 //   context   the same bisection of distributional word vectors: each word's PPMI profile over the
@@ -38,6 +41,7 @@ public class HsmTreeProbe {
       BinaryTree tree = switch (kind) {
         case "huffman" -> BinaryTree.huffman(counts);
         case "balanced" -> BinaryTree.balanced(v);
+        case "frequency" -> bisect(rankVectors(v), counts);
         case "random" -> bisect(randomVectors(v, new Rng(7)), counts);
         case "context" -> bisect(contextVectors(c.train(), v, Math.min(v, 5000)), counts);
         default -> throw new IllegalArgumentException("unknown tree " + kind);
@@ -54,6 +58,13 @@ public class HsmTreeProbe {
       System.out.printf("tree %-8s built in %.1f s, mean depth (by unigram mass) %.2f, max %d | %,d tokens at lr %s: valid ppl %.2f, test ppl %.2f, %.0f tok/s%n",
           kind, buildS, depth / mass, tree.maxDepth(), o.trainTokens(), lr, o.valid().ppl(), o.test().ppl(), o.trainTokensPerSecond());
     }
+  }
+
+  /** One coordinate, the frequency rank: the bisection then cuts contiguous frequency bands at the mass median. */
+  static float[][] rankVectors(int v) {
+    float[][] x = new float[v][DIM];
+    for (int w = 0; w < v; w++) x[w][0] = w;
+    return x;
   }
 
   static float[][] randomVectors(int v, Rng rng) {

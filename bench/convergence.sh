@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs/wt2-convergence}"
 SWEEP="$OUT-lr-sweep"
-SWEPT="nce sampled hsm class adaptive adaptive/input=adaptive dsoftmax"
+SWEPT="nce sampled hsm/tree=balanced hsm/tree=huffman class adaptive adaptive/input=adaptive dsoftmax"
 # NCE with Mnih & Teh's log Z = 0 at two lrs: the evidence for --log-z auto (its default since)
 H="nce/log-z=0/lr=5,nce/log-z=0/lr=10,nce/lr=5,sampled/lr=5"
 for h in $SWEPT; do for lr in 10 20 40; do H="$H,$h/lr=$lr"; done; done
@@ -38,7 +38,7 @@ for r in rows:
         continue
     if head not in best or p < best[head][1]:
         best[head] = (r["lr"], p)
-order = ["adaptive/input=adaptive", "adaptive", "class", "dsoftmax", "sampled", "nce", "hsm"]
+order = ["adaptive/input=adaptive", "adaptive", "class", "hsm/tree=balanced", "dsoftmax", "sampled", "nce", "hsm/tree=huffman"]
 out = [f"{h}/lr={best[h][0]:g}" for h in order if h in best] + ["full/lr=20"]
 print(",".join(out))
 PY
