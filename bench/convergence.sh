@@ -11,7 +11,8 @@
 #    PyTorch example's, tuned for it); it is not swept.
 # 2. Convergence: 6 epochs per head (the README recipe: 2x200, dropout 0.2, SGD, clip 0.25, bptt 35,
 #    batch 20, lr / 4 on a validation plateau), eval batch 1, best checkpoint by validation, and a
-#    snapshot after 20 minutes of training (the equal-time rows: what `compare --budget 20m` ends with).
+#    snapshot after 12 and 20 minutes of training (the equal-time rows: what `compare --budget 20m` ends
+#    with, and what the 12-minute main job `./lmhead train` would give with each head).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs/wt2-convergence}"
@@ -46,4 +47,4 @@ PY
 echo "convergence heads (lr from $SWEEP): $HEADS"
 RES=""; [ -d "$OUT" ] && RES=--resume
 ./lmhead compare --data wikitext-2 --heads "$HEADS" --budget 0 --epochs 6 --val-every 0 --eval-batch 1 \
-  --snapshot-at 20m --save-every 5m --output "$OUT" $RES
+  --snapshot-at 12m,20m --save-every 5m --output "$OUT" $RES
