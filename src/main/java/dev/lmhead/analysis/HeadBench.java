@@ -340,26 +340,43 @@ public final class HeadBench {
 
   /** @param measureGemm whether to time the reference sgemm first (NaN in the report when not) */
   public static HeadBenchReport run(Options o, boolean withPeer, boolean measureGemm, Consumer<String> log) {
+    return run(o, withPeer ? List.of(BenchPeer.PYTORCH) : List.of(), measureGemm, log);
+  }
+
+  /**
+   * The whole grid: every (V, d) cell in order, each followed by every peer asked for ({@link BenchPeer},
+   * in the order given) on the same inputs, interleaved so that all see the same machine load.
+   *
+   * @param measureGemm whether to time the reference sgemm first (NaN in the report when not)
+   */
+  public static HeadBenchReport run(Options o, List<BenchPeer> peers, boolean measureGemm, Consumer<String> log) {
     if (measureGemm) log.accept("measuring sgemm speed...");
     HeadBenchReport rep = new HeadBenchReport(o, HeadBenchReport.cpuModel(), Parallel.threads(), Blas.get().name(),
         measureGemm ? gemmGflops() : Double.NaN, java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     GemmProfile.Rates rates = measureGemm ? new GemmProfile.Rates(LIMIT_RATE_SECONDS) : null;
     if (rates != null) rep.squareGflops = rates.square();
     warmJit(o);
-    List<String> peerHeads = o.heads().stream().filter(HeadBench::inPyTorch).toList();
-    if (!withPeer) rep.peerUnavailable = "not requested (--peer none)";
-    else if (peerHeads.isEmpty()) {
-      rep.peerUnavailable = "PyTorch has none of the heads asked for (it has "
-          + String.join(" and ", allHeads().stream().filter(HeadBench::inPyTorch).toList()) + ")";
+    java.util.Map<BenchPeer, List<String>> peerHeads = new java.util.EnumMap<>(BenchPeer.class);
+    for (BenchPeer p : BenchPeer.values()) {
+      List<String> heads = o.heads().stream().filter(p::has).toList();
+      String why;
+      if (!peers.contains(p)) why = "not requested (--peer " + BenchPeer.flag(peers) + ")";
+      else if (heads.isEmpty()) {
+        why = p.label() + " has none of the heads asked for (it has "
+            + String.join(" and ", allHeads().stream().filter(p::has).toList()) + ")";
+      } else why = p.unavailableReason();
+      rep.setUnavailable(p, why);
+      rep.setRequested(p, peers.contains(p));
+      peerHeads.put(p, heads);
     }
-    else rep.peerUnavailable = PythonPeer.unavailableReason();
     for (int v : o.vocabs()) {
       for (int d : o.dims()) {
         Inputs in = inputs(v, d, o.rows(), o.seed());
         rep.results.addAll(runCell(o, in, log, rates));
-        if (rep.peerUnavailable == null) {
-          log.accept(String.format("  pytorch  V=%d d=%d %s", v, d, peerHeads));
-          rep.peer.add(peer(o, in, peerHeads));
+        for (BenchPeer p : peers) {
+          if (rep.unavailable(p) != null) continue;
+          log.accept(String.format("  %-8s V=%d d=%d %s", p.id(), v, d, peerHeads.get(p)));
+          rep.cells(p).add(peer(p, o, in, peerHeads.get(p)));
         }
       }
     }
@@ -391,6 +408,14 @@ public final class HeadBench {
 
   /** Runs bench/pytorch_heads.py on exactly these inputs (written to temporary little-endian files). */
   public static HeadBenchReport.PeerCell peer(Options o, Inputs in, List<String> heads) {
+    return peer(BenchPeer.PYTORCH, o, in, heads);
+  }
+
+  /**
+   * Runs the peer's output-layer benchmark (bench/pytorch_heads.py, peers/djl DjlHeads) on exactly these
+   * inputs (written to temporary little-endian files).
+   */
+  public static HeadBenchReport.PeerCell peer(BenchPeer peer, Options o, Inputs in, List<String> heads) {
     Path dir = null;
     try {
       dir = Files.createTempDirectory("lmhead-bench");
@@ -408,7 +433,7 @@ public final class HeadBench {
           "--div-value", "" + o.divValue(), "--threads", "" + Parallel.threads(), "--warmup", "" + o.warmup(),
           "--repeats", "" + o.repeats(), "--max-seconds", "" + o.maxSeconds(), "--max-block-bytes", "" + o.maxBlockBytes(),
           "--seed", "" + o.seed()));
-      JsonObject j = PythonPeer.run("pytorch_heads.py", args, 3600);
+      JsonObject j = peer.runHeads(args, Parallel.threads(), 3600);
       double gf = j.has("gemm_gflops") ? j.get("gemm_gflops").getAsDouble() : Double.NaN;
       String torch = j.has("torch") ? j.get("torch").getAsString() : null;
       if (j.has("refused")) {
@@ -423,7 +448,7 @@ public final class HeadBench {
       }
       return new HeadBenchReport.PeerCell(in.vocab(), in.dim(), "ok", null, gf, torch, rs);
     } catch (Exception e) {
-      return new HeadBenchReport.PeerCell(in.vocab(), in.dim(), "failed", "bench/pytorch_heads.py: " + e.getMessage(), Double.NaN, null, null);
+      return new HeadBenchReport.PeerCell(in.vocab(), in.dim(), "failed", peer.headsProgram() + ": " + e.getMessage(), Double.NaN, null, null);
     } finally {
       if (dir != null) {
         try (var s = Files.list(dir)) {

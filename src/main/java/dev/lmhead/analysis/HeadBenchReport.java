@@ -63,9 +63,16 @@ public final class HeadBenchReport {
   public final double gemmGflops;
   public final String date;
   public final List<Result> results = new ArrayList<>();
+  /** PyTorch's cells (bench/pytorch_heads.py). */
   public final List<PeerCell> peer = new ArrayList<>();
-  /** null when the peer was run (per-cell status in {@link #peer}), else why it was not. */
+  /** null when PyTorch was run (per-cell status in {@link #peer}), else why it was not. */
   public String peerUnavailable;
+  /** The DJL peer's cells (peers/djl: libtorch through DJL), when asked for ({@link #djlRequested}). */
+  public final List<PeerCell> djl = new ArrayList<>();
+  /** null when DJL was run, else why it was not. */
+  public String djlUnavailable = "not requested";
+  /** Whether --peer named DJL: only then is it in the table, markdown, JSON and chart (PyTorch always is). */
+  public boolean djlRequested;
   /** GFLOP/s of the BLAS on a 2048³ product, measured in the same run (NaN when not measured). */
   public double squareGflops = Double.NaN;
 
@@ -78,6 +85,32 @@ public final class HeadBenchReport {
     this.date = date;
   }
 
+  // ---------------------------------------------------------------- peers
+
+  /** The cells of one peer. */
+  public List<PeerCell> cells(BenchPeer p) {
+    return p == BenchPeer.PYTORCH ? peer : djl;
+  }
+
+  /** null when the peer was run, else why it was not. */
+  public String unavailable(BenchPeer p) {
+    return p == BenchPeer.PYTORCH ? peerUnavailable : djlUnavailable;
+  }
+
+  public void setUnavailable(BenchPeer p, String why) {
+    if (p == BenchPeer.PYTORCH) peerUnavailable = why;
+    else djlUnavailable = why;
+  }
+
+  public void setRequested(BenchPeer p, boolean requested) {
+    if (p == BenchPeer.DJL) djlRequested = requested;
+  }
+
+  /** The peers the renderings show: PyTorch always (measured or why not), DJL when it was asked for. */
+  public List<BenchPeer> shownPeers() {
+    return djlRequested ? List.of(BenchPeer.PYTORCH, BenchPeer.DJL) : List.of(BenchPeer.PYTORCH);
+  }
+
   // ---------------------------------------------------------------- lookups
 
   Result ours(String head, int v, int d, String op) {
@@ -86,12 +119,26 @@ public final class HeadBenchReport {
   }
 
   PeerCell peerCell(int v, int d) {
-    for (PeerCell c : peer) if (c.vocab() == v && c.dim() == d) return c;
+    return peerCell(BenchPeer.PYTORCH, v, d);
+  }
+
+  PeerCell peerCell(BenchPeer p, int v, int d) {
+    for (PeerCell c : cells(p)) if (c.vocab() == v && c.dim() == d) return c;
     return null;
   }
 
+  /** Whether the peer measured this head on this cell (so that its rows go under the head's). */
+  boolean peerOk(BenchPeer p, String head, int v, int d) {
+    PeerCell c = peerCell(p, v, d);
+    return p.has(head) && c != null && c.status().equals("ok");
+  }
+
   PeerResult theirs(String head, int v, int d, String op) {
-    PeerCell c = peerCell(v, d);
+    return theirs(BenchPeer.PYTORCH, head, v, d, op);
+  }
+
+  PeerResult theirs(BenchPeer p, String head, int v, int d, String op) {
+    PeerCell c = peerCell(p, v, d);
     if (c == null || c.results() == null) return null;
     for (PeerResult r : c.results()) if (r.head().equals(head) && r.op().equals(op)) return r;
     return null;
@@ -103,13 +150,22 @@ public final class HeadBenchReport {
   }
 
   double theirsTps(String head, int v, int d, String op) {
-    PeerResult r = theirs(head, v, d, op);
+    return theirsTps(BenchPeer.PYTORCH, head, v, d, op);
+  }
+
+  double theirsTps(BenchPeer p, String head, int v, int d, String op) {
+    PeerResult r = theirs(p, head, v, d, op);
     return r != null ? r.tokensPerS() : Double.NaN;
   }
 
   /** lmhead tokens/s over PyTorch tokens/s for a head PyTorch has (full, adaptive); NaN when either is missing. */
   public double ratio(String head, int v, int d, String op) {
-    return oursTps(head, v, d, op) / theirsTps(head, v, d, op);
+    return ratio(BenchPeer.PYTORCH, head, v, d, op);
+  }
+
+  /** lmhead tokens/s over the peer's tokens/s; NaN when either is missing. */
+  public double ratio(BenchPeer p, String head, int v, int d, String op) {
+    return oursTps(head, v, d, op) / theirsTps(p, head, v, d, op);
   }
 
   /** The (V, d) cells in run order. */
@@ -278,18 +334,27 @@ public final class HeadBenchReport {
   }
 
   String peerLine() {
-    if (peerUnavailable != null) return "PyTorch: not measured: " + peerUnavailable;
-    StringBuilder b = new StringBuilder("PyTorch");
+    StringBuilder b = new StringBuilder();
+    for (BenchPeer p : shownPeers()) {
+      if (b.length() > 0) b.append('\n');
+      b.append(peerLine(p));
+    }
+    return b.toString();
+  }
+
+  String peerLine(BenchPeer p) {
+    if (unavailable(p) != null) return p.label() + ": not measured: " + unavailable(p);
+    StringBuilder b = new StringBuilder(p.label());
     String torch = null;
     List<String> gf = new ArrayList<>();
-    for (PeerCell c : peer) {
+    for (PeerCell c : cells(p)) {
       if (c.torch() != null) torch = c.torch();
       if (!Double.isNaN(c.gemmGflops())) gf.add(String.format("%.0f", c.gemmGflops()));
     }
-    if (torch != null) b.append(" ").append(torch);
+    if (torch != null) b.append(p == BenchPeer.PYTORCH ? " " + torch : " (" + torch + ")");
     b.append(" measured in the same run, per (V, d) cell in its own process; its sgemm: ").append(gf).append(" GFLOP/s");
-    for (PeerCell c : peer) {
-      if (!c.status().equals("ok")) b.append(String.format("%n  V=%d d=%d: PyTorch not compared: %s", c.vocab(), c.dim(), c.reason()));
+    for (PeerCell c : cells(p)) {
+      if (!c.status().equals("ok")) b.append(String.format("%n  V=%d d=%d: %s not compared: %s", c.vocab(), c.dim(), p.label(), c.reason()));
     }
     return b.toString();
   }
@@ -314,14 +379,16 @@ public final class HeadBenchReport {
           if (r != null && !r.note().isEmpty()) notes.computeIfAbsent(String.format("V=%d d=%d %s|%s", c[0], c[1], h, r.note()), x -> new ArrayList<>()).add(op);
         }
         b.append(String.format(fmt, row.toArray()));
-        if (HeadBench.inPyTorch(h) && peerCell(c[0], c[1]) != null && peerCell(c[0], c[1]).status().equals("ok")) {
-          List<Object> pr = new ArrayList<>(List.of("", "", "  pytorch " + h));
-          List<Object> rr = new ArrayList<>(List.of("", "", "  lmhead/pytorch"));
+        for (BenchPeer peerKind : shownPeers()) {
+          if (!peerOk(peerKind, h, c[0], c[1])) continue;
+          String id = peerKind.id();
+          List<Object> pr = new ArrayList<>(List.of("", "", "  " + id + " " + h));
+          List<Object> rr = new ArrayList<>(List.of("", "", "  lmhead/" + id));
           for (String op : HeadBench.OPS) {
-            pr.add(tps(theirsTps(h, c[0], c[1], op)));
-            rr.add(ratioStr(ratio(h, c[0], c[1], op)));
-            PeerResult p = theirs(h, c[0], c[1], op);
-            if (p != null && !p.note().isEmpty()) notes.computeIfAbsent(String.format("V=%d d=%d pytorch %s|%s", c[0], c[1], h, p.note()), x -> new ArrayList<>()).add(op);
+            pr.add(tps(theirsTps(peerKind, h, c[0], c[1], op)));
+            rr.add(ratioStr(ratio(peerKind, h, c[0], c[1], op)));
+            PeerResult p = theirs(peerKind, h, c[0], c[1], op);
+            if (p != null && !p.note().isEmpty()) notes.computeIfAbsent(String.format("V=%d d=%d %s %s|%s", c[0], c[1], id, h, p.note()), x -> new ArrayList<>()).add(op);
           }
           b.append(String.format(fmt, pr.toArray())).append(String.format(fmt, rr.toArray()));
         }
@@ -363,11 +430,12 @@ public final class HeadBenchReport {
           b.append(' ').append(cellText(r)).append(" |");
         }
         b.append('\n');
-        if (HeadBench.inPyTorch(h) && peerCell(c[0], c[1]) != null && peerCell(c[0], c[1]).status().equals("ok")) {
-          b.append("| ").append(c[0]).append(" | ").append(c[1]).append(" | PyTorch ").append(h).append(" |");
-          for (String op : HeadBench.OPS) b.append(' ').append(tps(theirsTps(h, c[0], c[1], op))).append(" |");
-          b.append("\n| ").append(c[0]).append(" | ").append(c[1]).append(" | *lmhead/PyTorch* |");
-          for (String op : HeadBench.OPS) b.append(" *").append(ratioStr(ratio(h, c[0], c[1], op))).append("* |");
+        for (BenchPeer p : shownPeers()) {
+          if (!peerOk(p, h, c[0], c[1])) continue;
+          b.append("| ").append(c[0]).append(" | ").append(c[1]).append(" | ").append(p.label()).append(' ').append(h).append(" |");
+          for (String op : HeadBench.OPS) b.append(' ').append(tps(theirsTps(p, h, c[0], c[1], op))).append(" |");
+          b.append("\n| ").append(c[0]).append(" | ").append(c[1]).append(" | *lmhead/").append(p.label()).append("* |");
+          for (String op : HeadBench.OPS) b.append(" *").append(ratioStr(ratio(p, h, c[0], c[1], op))).append("* |");
           b.append('\n');
         }
       }
@@ -395,11 +463,13 @@ public final class HeadBenchReport {
           Double.isNaN(l.gemmGflop()) ? "-" : String.format("%.2f", l.gemmGflop()), ms(l.limitS()), pct(r.limitFraction()), ms(l.gemmS()), l.topShape(),
           mb(r.retainedMb()), mb(r.allocMbPerCall()), mb(r.stateMb()), r.note().replace("|", "/")));
     }
-    for (PeerCell c : peer) {
-      if (c.results() == null) continue;
-      for (PeerResult r : c.results()) {
-        b.append(String.format("| %d | %d | PyTorch %s | %s | %s | %s | %s–%s | %d | - | - | - | - | - | - | - | - | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
-            tps(r.tokensPerS()), ms(r.medianS()), ms(r.minS()), ms(r.maxS()), r.runs(), r.note().replace("|", "/")));
+    for (BenchPeer p : shownPeers()) {
+      for (PeerCell c : cells(p)) {
+        if (c.results() == null) continue;
+        for (PeerResult r : c.results()) {
+          b.append(String.format("| %d | %d | %s %s | %s | %s | %s | %s–%s | %d | - | - | - | - | - | - | - | - | %s |%n", r.vocab(), r.dim(), p.label(), r.head(), r.op(),
+              tps(r.tokensPerS()), ms(r.medianS()), ms(r.minS()), ms(r.maxS()), r.runs(), r.note().replace("|", "/")));
+        }
       }
     }
     return b.toString();
@@ -407,6 +477,40 @@ public final class HeadBenchReport {
 
   private static JsonElement num(double x) {
     return Double.isNaN(x) || Double.isInfinite(x) ? com.google.gson.JsonNull.INSTANCE : new JsonPrimitive(x);
+  }
+
+  /** One peer's part of the JSON: its cells with ratios, or "not measured: why". */
+  private JsonElement peerJson(BenchPeer p) {
+    if (unavailable(p) != null) return new JsonPrimitive("not measured: " + unavailable(p));
+    JsonArray ps = new JsonArray();
+    for (PeerCell c : cells(p)) {
+      JsonObject j = new JsonObject();
+      j.addProperty("vocab", c.vocab());
+      j.addProperty("dim", c.dim());
+      j.addProperty("status", c.status());
+      if (c.reason() != null) j.addProperty("reason", c.reason());
+      j.add("gemm_gflops", num(c.gemmGflops()));
+      if (c.torch() != null) j.addProperty("torch", c.torch());
+      JsonArray prs = new JsonArray();
+      if (c.results() != null) {
+        for (PeerResult r : c.results()) {
+          JsonObject k = new JsonObject();
+          k.addProperty("head", r.head());
+          k.addProperty("op", r.op());
+          k.addProperty("runs", r.runs());
+          k.add("median_s", num(r.medianS()));
+          k.add("min_s", num(r.minS()));
+          k.add("max_s", num(r.maxS()));
+          k.add("tokens_per_s", num(r.tokensPerS()));
+          k.add("ratio_lmhead_over_" + p.id(), num(ratio(p, r.head(), c.vocab(), c.dim(), r.op())));
+          k.addProperty("note", r.note());
+          prs.add(k);
+        }
+      }
+      j.add("results", prs);
+      ps.add(j);
+    }
+    return ps;
   }
 
   /** Everything, as one JSON object (NaN written as null). */
@@ -462,39 +566,7 @@ public final class HeadBenchReport {
       rs.add(j);
     }
     o.add("results", rs);
-    if (peerUnavailable != null) {
-      o.addProperty("pytorch", "not measured: " + peerUnavailable);
-    } else {
-      JsonArray ps = new JsonArray();
-      for (PeerCell c : peer) {
-        JsonObject j = new JsonObject();
-        j.addProperty("vocab", c.vocab());
-        j.addProperty("dim", c.dim());
-        j.addProperty("status", c.status());
-        if (c.reason() != null) j.addProperty("reason", c.reason());
-        j.add("gemm_gflops", num(c.gemmGflops()));
-        if (c.torch() != null) j.addProperty("torch", c.torch());
-        JsonArray prs = new JsonArray();
-        if (c.results() != null) {
-          for (PeerResult r : c.results()) {
-            JsonObject k = new JsonObject();
-            k.addProperty("head", r.head());
-            k.addProperty("op", r.op());
-            k.addProperty("runs", r.runs());
-            k.add("median_s", num(r.medianS()));
-            k.add("min_s", num(r.minS()));
-            k.add("max_s", num(r.maxS()));
-            k.add("tokens_per_s", num(r.tokensPerS()));
-            k.add("ratio_lmhead_over_pytorch", num(ratio(r.head(), c.vocab(), c.dim(), r.op())));
-            k.addProperty("note", r.note());
-            prs.add(k);
-          }
-        }
-        j.add("results", prs);
-        ps.add(j);
-      }
-      o.add("pytorch", ps);
-    }
+    for (BenchPeer p : shownPeers()) o.add(p.id(), peerJson(p));
     JsonArray gs = new JsonArray();
     for (Goal g : goals()) {
       JsonObject j = new JsonObject();
@@ -533,10 +605,11 @@ public final class HeadBenchReport {
         List<Double> y = new ArrayList<>();
         for (int[] c : cells) y.add(oursTps(h, c[0], c[1], op));
         series.put(h, y);
-        if (HeadBench.inPyTorch(h) && !peer.isEmpty()) {
+        for (BenchPeer p : shownPeers()) {
+          if (!p.has(h) || cells(p).isEmpty()) continue;
           List<Double> py = new ArrayList<>();
-          for (int[] c : cells) py.add(theirsTps(h, c[0], c[1], op));
-          series.put("PyTorch " + h, py);
+          for (int[] c : cells) py.add(theirsTps(p, h, c[0], c[1], op));
+          series.put(p.label() + " " + h, py);
         }
       }
       for (Map.Entry<String, List<Double>> e : series.entrySet()) {

@@ -1,7 +1,7 @@
 package dev.lmhead.cli;
 
 import com.google.gson.JsonObject;
-import dev.lmhead.analysis.PythonPeer;
+import dev.lmhead.analysis.BenchPeer;
 import dev.lmhead.analysis.TrainSpeed;
 import dev.lmhead.data.Corpus;
 import dev.lmhead.model.Checkpoint;
@@ -28,7 +28,7 @@ public final class BenchCommand implements Runnable {
 
   /** End-to-end LSTM LM training tokens/s, lmhead vs PyTorch on CPU, same data, shapes and threads. */
   @Command(name = "train", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HeadFlags.class,
-      description = {"End-to-end training speed (tokens/s) of an LSTM LM, lmhead vs PyTorch (same run, same threads).",
+      description = {"End-to-end training speed (tokens/s) of an LSTM LM, lmhead vs PyTorch and/or libtorch through DJL (--peer; same run, same threads).",
           "Times --steps windows of forward + backward + clipping + SGD after --warmup windows, --repeats times; reports the median."})
   public static final class Train implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH (default: ${DEFAULT-VALUE}).")
@@ -43,14 +43,16 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--repeats", defaultValue = "3", description = "Repetitions; the median is reported (default: ${DEFAULT-VALUE}).") int repeats;
     @Option(names = "--threads", description = "Threads for lmhead and PyTorch (default: cores).") Integer threads;
     @Option(names = "--blas", defaultValue = "auto") String blas;
-    @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | none (default: ${DEFAULT-VALUE}).") String peer;
+    @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | djl | none, or a comma list such as pytorch,djl: "
+        + "PyTorch 1.13 from Python (bench/pytorch_word_lm.py) and/or libtorch 2.7.1 from Java through DJL (peers/djl, built with "
+        + "`mvn -f peers/djl/pom.xml package`) (default: ${DEFAULT-VALUE}).") String peer;
     @Option(names = "--json", description = "Print JSON.") boolean json;
 
     @Override
     public Integer call() throws Exception {
+      List<BenchPeer> peers = BenchPeer.parse(peer);
       Setup.threadsAndBlas(threads, blas);
       if (steps < 1 || warmup < 0 || repeats < 1) throw new IllegalArgumentException("--steps and --repeats must be >= 1, --warmup >= 0");
-      if (!peer.equals("pytorch") && !peer.equals("none")) throw new IllegalArgumentException("--peer must be pytorch or none, got '" + peer + "'");
       Corpus corpus = Corpus.load(data, 1, 0);
       ModelConfig cfg = model.config(corpus.vocab().size()).validate();
       LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(1));
@@ -91,32 +93,35 @@ public final class BenchCommand implements Runnable {
       res.put("largest_gemms", shapes);
       res.put("limit_definition", "the matrix products of one training window were counted (shape and number); the limit is the "
           + "tokens/s at which those products alone run at this machine's GEMM rate on each shape, measured in the same run");
-      String why = peer.equals("pytorch") ? PythonPeer.unavailableReason() : "not requested";
-      if (why == null) {
-        if (!dev.lmhead.head.Heads.get(cfg.head().type()).inPyTorch()) {
-          why = "PyTorch has no " + cfg.head().type() + " head";
+      List<String> args = new ArrayList<>(List.of("--data", Corpus.folder(data).toString(), "--emb", "" + cfg.emb(),
+          "--hidden", "" + cfg.hidden(), "--layers", "" + cfg.layers(), "--dropout", "" + cfg.dropout(),
+          "--bptt", "" + bptt, "--batch", "" + batch, "--lr", "" + lr, "--clip", "" + clip,
+          "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + Parallel.threads()));
+      args.addAll(cfg.head().pytorchArgs());
+      if (cfg.tied()) args.add("--tied");
+      // PyTorch's keys as they always were (pytorch_*, ratio); another peer's under its id (djl_*, ratio_djl),
+      // and only when asked for
+      for (BenchPeer p : BenchPeer.values()) {
+        boolean asked = peers.contains(p);
+        if (!asked && p != BenchPeer.PYTORCH) continue;
+        String why = asked ? p.unavailableReason() : "not requested";
+        if (why == null && !p.has(cfg.head().type())) why = p.label() + " has no " + cfg.head().type() + " head";
+        String key = p.id(), ratioKey = p == BenchPeer.PYTORCH ? "ratio" : "ratio_" + p.id();
+        if (why != null) {
+          res.put(key, "not measured: " + why);
+          continue;
         }
-      }
-      if (why == null) {
         List<Double> theirs = new ArrayList<>();
         JsonObject last = null;
         for (int r = 0; r < repeats; r++) {
-          List<String> args = new ArrayList<>(List.of("--data", Corpus.folder(data).toString(), "--emb", "" + cfg.emb(),
-              "--hidden", "" + cfg.hidden(), "--layers", "" + cfg.layers(), "--dropout", "" + cfg.dropout(),
-              "--bptt", "" + bptt, "--batch", "" + batch, "--lr", "" + lr, "--clip", "" + clip,
-              "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "" + Parallel.threads()));
-          args.addAll(cfg.head().pytorchArgs());
-          if (cfg.tied()) args.add("--tied");
-          last = PythonPeer.run("pytorch_word_lm.py", args, 1800);
+          last = p.runWordLm(args, Parallel.threads(), 1800);
           theirs.add(last.get("tokens_per_s").getAsDouble());
         }
-        res.put("pytorch_tokens_per_s", median(theirs));
-        res.put("pytorch_runs", theirs);
-        res.put("pytorch_version", last.get("torch").getAsString());
-        res.put("pytorch_gemm_gflops", last.get("gemm_gflops").getAsDouble());
-        res.put("ratio", median(ours) / median(theirs));
-      } else {
-        res.put("pytorch", "not measured: " + why);
+        res.put(key + "_tokens_per_s", median(theirs));
+        res.put(key + "_runs", theirs);
+        res.put(key + "_version", last.get("torch").getAsString());
+        res.put(key + "_gemm_gflops", last.get("gemm_gflops").getAsDouble());
+        res.put(ratioKey, median(ours) / median(theirs));
       }
       if (json) {
         System.out.println(Checkpoint.gson().toJson(res));
@@ -132,6 +137,13 @@ public final class BenchCommand implements Runnable {
           System.out.printf("ratio lmhead/PyTorch: %.2fx%n", (double) res.get("ratio"));
         } else {
           System.out.println("PyTorch: " + res.get("pytorch"));
+        }
+        if (res.containsKey("ratio_djl")) {
+          System.out.printf("DJL    : %,.0f tokens/s (median of %d; %s, its GEMM %.0f GFLOP/s)%n",
+              (double) res.get("djl_tokens_per_s"), repeats, res.get("djl_version"), (double) res.get("djl_gemm_gflops"));
+          System.out.printf("ratio lmhead/DJL: %.2fx%n", (double) res.get("ratio_djl"));
+        } else if (res.containsKey("djl")) {
+          System.out.println("DJL    : " + res.get("djl"));
         }
       }
       return 0;

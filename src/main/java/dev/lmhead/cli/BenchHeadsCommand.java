@@ -1,5 +1,6 @@
 package dev.lmhead.cli;
 
+import dev.lmhead.analysis.BenchPeer;
 import dev.lmhead.analysis.HeadBench;
 import dev.lmhead.analysis.HeadBenchReport;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "heads", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Speed of each output layer alone (tokens/s): training step, loss, full log-prob matrix, top-1 and top-10,",
         "on N gaussian hidden states with Zipf-distributed targets, for every V and d given; PyTorch's Linear + cross_entropy",
-        "and AdaptiveLogSoftmaxWithLoss measured in the same run on the same inputs and threads."})
+        "and AdaptiveLogSoftmaxWithLoss measured in the same run on the same inputs and threads (and/or the same layers on",
+        "libtorch 2.7.1 through DJL with --peer djl)."})
 public final class BenchHeadsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -52,7 +54,9 @@ public final class BenchHeadsCommand implements Callable<Integer> {
   Integer threads;
   @Option(names = "--blas", defaultValue = "auto", description = "auto | openblas | java (default: ${DEFAULT-VALUE}).")
   String blas;
-  @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--peer", defaultValue = "pytorch", description = "pytorch | djl | none, or a comma list such as pytorch,djl: "
+      + "PyTorch 1.13 from Python (bench/pytorch_heads.py) and/or libtorch 2.7.1 from Java through DJL (peers/djl, built with "
+      + "`mvn -f peers/djl/pom.xml package`) (default: ${DEFAULT-VALUE}).")
   String peer;
   @Option(names = "--quick", description = "Reduced grid (V=10000, d=256, N=512, 2 repeats, 2 s budget) that runs in under a minute; explicit flags still win.")
   boolean quick;
@@ -69,8 +73,8 @@ public final class BenchHeadsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    List<BenchPeer> peers = BenchPeer.parse(peer);
     Setup.threadsAndBlas(threads, blas);
-    if (!peer.equals("pytorch") && !peer.equals("none")) throw new IllegalArgumentException("--peer must be pytorch or none, got '" + peer + "'");
     if (quick) {
       if (!given("--vocab")) vocab = new int[] {10000};
       if (!given("--dim")) dim = new int[] {256};
@@ -83,7 +87,7 @@ public final class BenchHeadsCommand implements Callable<Integer> {
         experts, maxSeconds, maxBlockMb << 20, seed, mosBase);
     for (int v : vocab) o.cutoffsFor(v); // fail early on cutoffs that do not fit a V
     System.err.printf("lmhead bench heads: heads %s, V %s, d %s, N %d%n", heads, Arrays.toString(vocab), Arrays.toString(dim), rows);
-    HeadBenchReport rep = HeadBench.run(o, peer.equals("pytorch"), line -> System.err.println(line));
+    HeadBenchReport rep = HeadBench.run(o, peers, true, line -> System.err.println(line));
     if (json) System.out.println(rep.json());
     else System.out.print(rep.table());
     if (markdown != null) write(markdown, rep.markdown());
