@@ -6,9 +6,10 @@
 #   bench/convergence.sh [OUT_DIR]          # default runs/wt2-convergence (the sweep goes to OUT_DIR-lr-sweep)
 #
 # 1. Sweep: each head at lr 10, 20 and 40 (and 5 for the sampled objectives) for 500,000 training tokens
-#    (about a quarter of an epoch), valid ppl at eval batch 10; the lr with the lowest valid ppl wins
-#    (ties and the full softmax: the recipe's 20). The full softmax keeps the recipe's lr 20 (the
-#    PyTorch example's, tuned for it); it is not swept.
+#    (about a quarter of an epoch), valid ppl at eval batch 10. When a head's best lr is the smallest or
+#    largest it was tried at, the next one beyond (half or double) is tried too, up to 3 times; then
+#    the lr with the lowest valid ppl wins. The full softmax keeps the recipe's lr 20 (the PyTorch
+#    example's, tuned for it); it is not swept.
 # 2. Convergence: 6 epochs per head (the README recipe: 2x200, dropout 0.2, SGD, clip 0.25, bptt 35,
 #    batch 20, lr / 4 on a validation plateau), eval batch 1, best checkpoint by validation, and a
 #    snapshot after 12 and 20 minutes of training (the equal-time rows: what `compare --budget 20m` ends
@@ -21,29 +22,49 @@ SWEPT="nce sampled hsm/tree=balanced hsm/tree=huffman class adaptive adaptive/in
 # NCE with Mnih & Teh's log Z = 0 at two lrs: the evidence for --log-z auto (its default since)
 H="nce/log-z=0/lr=5,nce/log-z=0/lr=10,nce/lr=5,sampled/lr=5"
 for h in $SWEPT; do for lr in 10 20 40; do H="$H,$h/lr=$lr"; done; done
-RES=""; [ -d "$SWEEP" ] && RES=--resume
-./lmhead compare --data wikitext-2 --heads "$H" --budget 0 --max-tokens 500000 --epochs 1 --val-every 0 \
-  --eval-batch 10 --save-every 3m --output "$SWEEP" $RES
+sweep() {
+  local res=""; [ -d "$SWEEP" ] && res=--resume
+  ./lmhead compare --data wikitext-2 --heads "$1" --budget 0 --max-tokens 500000 --epochs 1 --val-every 0 \
+    --eval-batch 10 --save-every 3m --output "$SWEEP" $res
+}
+sweep "$H"
 
-# the best lr per head, from the sweep's rows
-HEADS=$(/usr/bin/python3 - "$SWEEP/compare.json" <<'PY'
-import json, math, sys
-rows = json.load(open(sys.argv[1]))["rows"]
-best = {}
-for r in rows:
-    head = r["head"].rsplit("/lr=", 1)[0]
+# every finished sweep row, by head: the lrs beyond the edge still to try, or (with --pick) the best lr
+lrs() {
+  /usr/bin/python3 - "$SWEEP" "$1" <<'PY'
+import glob, json, math, sys
+sweep, mode = sys.argv[1], sys.argv[2]
+rows = {}
+for f in glob.glob(sweep + "/*/result.json"):
+    r = json.load(open(f))
+    head, _, lr = r["head"].rpartition("/lr=")
     if "log-z=0" in head:
         continue
     p = r["valid_ppl"]
-    if not (isinstance(p, (int, float)) and math.isfinite(p)):
-        continue
-    if head not in best or p < best[head][1]:
-        best[head] = (r["lr"], p)
-order = ["adaptive/input=adaptive", "adaptive", "class", "hsm/tree=balanced", "dsoftmax", "sampled", "nce", "hsm/tree=huffman"]
-out = [f"{h}/lr={best[h][0]:g}" for h in order if h in best] + ["full/lr=20"]
-print(",".join(out))
+    rows.setdefault(head, {})[float(lr)] = p if isinstance(p, (int, float)) and math.isfinite(p) else math.inf
+if mode == "extend":
+    more = []
+    for head, by_lr in rows.items():
+        tried = sorted(by_lr)
+        best = min(tried, key=lambda x: by_lr[x])
+        if best == tried[0] and best / 2 >= 0.5:
+            more.append(f"{head}/lr={best / 2:g}")
+        elif best == tried[-1] and best * 2 <= 320:
+            more.append(f"{head}/lr={best * 2:g}")
+    print(",".join(more))
+else:
+    order = ["adaptive/input=adaptive", "adaptive", "class", "hsm/tree=balanced", "dsoftmax", "sampled", "nce", "hsm/tree=huffman"]
+    best = {h: min(b, key=lambda x: b[x]) for h, b in rows.items()}
+    print(",".join([f"{h}/lr={best[h]:g}" for h in order if h in best] + ["full/lr=20"]))
 PY
-)
+}
+for round in 1 2 3; do
+  MORE=$(lrs extend)
+  [ -z "$MORE" ] && break
+  echo "sweep round $round: the best lr was at the edge of the grid for: $MORE"
+  sweep "$MORE"
+done
+HEADS=$(lrs pick)
 echo "convergence heads (lr from $SWEEP): $HEADS"
 RES=""; [ -d "$OUT" ] && RES=--resume
 ./lmhead compare --data wikitext-2 --heads "$HEADS" --budget 0 --epochs 6 --val-every 0 --eval-batch 1 \
