@@ -78,21 +78,11 @@ public final class DjlPeer {
    * returns the last JSON line printed.
    */
   public static JsonObject run(String program, List<String> args, int threads, double timeoutS) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command(home(), java(), program, args)).redirectError(ProcessBuilder.Redirect.INHERIT);
+    ProcessBuilder pb = new ProcessBuilder(command(home(), java(), program, args));
     Map<String, String> env = pb.environment();
     env.put("PYTORCH_FLAVOR", "cpu");
     env.put("DJL_OFFLINE", "true");
     for (String v : List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS")) env.put(v, "" + threads);
-    Process p = pb.start();
-    String last = null;
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      for (String line; (line = r.readLine()) != null; ) if (line.startsWith("{")) last = line;
-    }
-    if (!p.waitFor((long) timeoutS, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IllegalStateException(program + " timed out after " + timeoutS + " s");
-    }
-    if (p.exitValue() != 0 || last == null) throw new IllegalStateException(program + " failed (exit " + p.exitValue() + ")");
-    return JsonParser.parseString(last).getAsJsonObject();
+    return PythonPeer.lastJson(pb, program, timeoutS);
   }
 }

@@ -49,16 +49,24 @@ public final class PythonPeer {
     cmd.add(PYTHON);
     cmd.add(benchDir().resolve(script).toString());
     cmd.addAll(args);
-    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    return lastJson(new ProcessBuilder(cmd), script, timeoutS);
+  }
+
+  /**
+   * Starts a peer process (stderr passed through) and returns the last line it printed that starts with
+   * '{', parsed; fails when it times out, exits non-zero or prints no JSON. Shared by the PyTorch and DJL peers.
+   */
+  static JsonObject lastJson(ProcessBuilder pb, String what, double timeoutS) throws Exception {
+    Process p = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String last = null;
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = r.readLine()) != null; ) if (line.startsWith("{")) last = line;
     }
     if (!p.waitFor((long) timeoutS, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new IllegalStateException(script + " timed out after " + timeoutS + " s");
+      throw new IllegalStateException(what + " timed out after " + timeoutS + " s");
     }
-    if (p.exitValue() != 0 || last == null) throw new IllegalStateException(script + " failed (exit " + p.exitValue() + ")");
+    if (p.exitValue() != 0 || last == null) throw new IllegalStateException(what + " failed (exit " + p.exitValue() + ")");
     return JsonParser.parseString(last).getAsJsonObject();
   }
 }
