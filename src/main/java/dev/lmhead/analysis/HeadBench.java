@@ -9,6 +9,7 @@ import dev.lmhead.head.MixtureOfSoftmaxes;
 import dev.lmhead.head.OutputLayer;
 import dev.lmhead.head.TopK;
 import dev.lmhead.nn.Parameter;
+import dev.lmhead.tensor.Bandwidth;
 import dev.lmhead.tensor.Blas;
 import dev.lmhead.tensor.GemmProfile;
 import dev.lmhead.tensor.Parallel;
@@ -152,8 +153,12 @@ public final class HeadBench {
 
     public boolean ok() { return status.equals("ok"); }
 
-    /** The op's GEMM limit over its median time: how close to the machine the op runs (NaN when not measured). */
-    public double limitFraction() { return limit.limitS() / medianS; }
+    /**
+     * The op's limit over its median time: how close to the machine the op runs (NaN when not measured).
+     * The limit is the larger of its GEMM time at this machine's rates and the time to read the head's
+     * weights once ({@link Limit#boundS}).
+     */
+    public double limitFraction() { return limit.boundS() / medianS; }
   }
 
   /**
@@ -161,13 +166,30 @@ public final class HeadBench {
    * work takes at the GFLOP/s this machine reaches on each of its shapes alone (measured in the same run),
    * the seconds the call actually spent inside its GEMMs, and the shape with the most work.
    */
-  public record Limit(double gemmGflop, double limitS, double gemmS, String topShape) {
-    public static final Limit NONE = new Limit(Double.NaN, Double.NaN, Double.NaN, "");
+  public record Limit(double gemmGflop, double limitS, double gemmS, String topShape, double weightMb, double readS) {
+    public static final Limit NONE = new Limit(Double.NaN, Double.NaN, Double.NaN, "", Double.NaN, Double.NaN);
 
-    static Limit of(GemmProfile p, GemmProfile.Rates rates) {
+    static Limit of(GemmProfile p, Machine m, double weightBytes) {
       var e = p.entries();
-      return new Limit(p.flops() / 1e9, p.limitSeconds(rates), p.gemmSeconds(),
-          e.isEmpty() ? "" : e.get(0).shape() + (e.size() > 1 ? " + " + (e.size() - 1) + " more" : ""));
+      return new Limit(p.flops() / 1e9, p.limitSeconds(m.gemm()), p.gemmSeconds(),
+          e.isEmpty() ? "" : e.get(0).shape() + (e.size() > 1 ? " + " + (e.size() - 1) + " more" : ""),
+          weightBytes / 1e6, weightBytes / (m.memory().readGBps((long) weightBytes) * 1e9));
+    }
+
+    /** The roofline: an op can be neither faster than its GEMMs nor than one read of the head's weights. */
+    public double boundS() { return Math.max(limitS, readS); }
+
+    /** "GEMM" or "memory": which side of the roofline bounds the op. */
+    public String boundBy() { return Double.isNaN(readS) ? "" : readS > limitS ? "memory" : "GEMM"; }
+  }
+
+  /**
+   * What this machine can do, measured in the same run: GEMM GFLOP/s per shape and read bandwidth per
+   * working-set size.
+   */
+  public record Machine(GemmProfile.Rates gemm, Bandwidth memory) {
+    public static Machine measuring() {
+      return new Machine(new GemmProfile.Rates(LIMIT_RATE_SECONDS), new Bandwidth(LIMIT_RATE_SECONDS));
     }
   }
 
@@ -210,7 +232,7 @@ public final class HeadBench {
    * Measures every head of {@code o} on one (V, d) cell, each op also against its GEMM limit at the
    * {@code rates} of this machine (null: no limit); progress lines go to {@code log}.
    */
-  public static List<Result> runCell(Options o, Inputs in, Consumer<String> log, GemmProfile.Rates rates) {
+  public static List<Result> runCell(Options o, Inputs in, Consumer<String> log, Machine rates) {
     List<Result> out = new ArrayList<>();
     for (String name : o.heads()) {
       if (!available(name)) {
@@ -248,7 +270,7 @@ public final class HeadBench {
   private interface Call { void call(); }
 
   private static Result measure(Options o, Inputs in, OutputLayer head, String name, String op, double stateMb,
-                                GemmProfile.Rates rates) {
+                                Machine rates) {
     final int n = in.rows(), v = in.vocab(), d = in.dim();
     final float[] hidden = in.hidden();
     final int[] targets = in.targets();
@@ -325,7 +347,7 @@ public final class HeadBench {
     double[] s = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     double median = median(s);
     // one more call, with every GEMM counted and timed: the op's work and its limit on this machine
-    Limit limit = rates == null ? Limit.NONE : Limit.of(GemmProfile.record(call::call), rates);
+    Limit limit = rates == null ? Limit.NONE : Limit.of(GemmProfile.record(call::call), rates, 4.0 * parameterCount(params));
     return new Result(name, v, d, op, "ok", s.length, median, s[0], s[s.length - 1], n / median,
         allocMb, retainedMb, stateMb, note, limit);
   }
@@ -353,8 +375,8 @@ public final class HeadBench {
     if (measureGemm) log.accept("measuring sgemm speed...");
     HeadBenchReport rep = new HeadBenchReport(o, HeadBenchReport.cpuModel(), Parallel.threads(), Blas.get().name(),
         measureGemm ? gemmGflops() : Double.NaN, java.time.ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-    GemmProfile.Rates rates = measureGemm ? new GemmProfile.Rates(LIMIT_RATE_SECONDS) : null;
-    if (rates != null) rep.squareGflops = rates.square();
+    Machine rates = measureGemm ? Machine.measuring() : null;
+    if (rates != null) rep.squareGflops = rates.gemm().square();
     warmJit(o);
     java.util.Map<BenchPeer, List<String>> peerHeads = new java.util.EnumMap<>(BenchPeer.class);
     for (BenchPeer p : BenchPeer.values()) {
@@ -459,6 +481,12 @@ public final class HeadBench {
         }
       }
     }
+  }
+
+  private static long parameterCount(List<Parameter> ps) {
+    long n = 0;
+    for (Parameter p : ps) n += p.size();
+    return n;
   }
 
   static String join(String a, String b) {

@@ -293,10 +293,11 @@ public final class HeadBenchReport {
     return b.toString();
   }
 
-  static final String LIMIT_EXPLAINED = "each op's matrix products were counted on one extra call (shape and number); the limit is the time "
-      + "they take at the GFLOP/s this machine reaches on each of those shapes alone, measured in the same run (best of >= 3 calls); "
-      + "the fraction is limit / median time per call, so 100% means the op is as fast as its GEMMs allow and the rest of the time "
-      + "is everything else it does (softmax passes, gathers, idle threads)";
+  static final String LIMIT_EXPLAINED = "each op's matrix products were counted on one extra call (shape and number); its GEMM limit is the "
+      + "time they take at the GFLOP/s this machine reaches on each of those shapes alone, its read limit the time to read the head's "
+      + "weights once at the bandwidth this machine reaches on a working set of that size, both measured in the same run (best of >= 3); "
+      + "the fraction is the larger limit / median time per call, so 100% means the op is as fast as its GEMMs (or, at small batches, "
+      + "its memory reads) allow, and the rest of the time is everything else it does (softmax passes, gathers, idle threads)";
 
   // ---------------------------------------------------------------- renderings
 
@@ -452,15 +453,18 @@ public final class HeadBenchReport {
     b.append("Seconds per call: median and min–max over the timed runs. Memory is Java heap only: *retained* = heap growth over the cell's "
         + "first call (MemoryMXBean after System.gc()), *alloc/call* = bytes allocated per timed call by all threads "
         + "(ThreadMXBean.getTotalThreadAllocatedBytes), *state* = parameters + gradients.\n\n");
-    b.append("*GEMM GFLOP* = the matrix products of one call; *limit ms* = their time at this machine's rate on each shape; "
-        + "*in GEMM ms* = the time the call spent inside them; *largest product* = the shape with the most work (t = transposed operand).\n\n");
-    b.append("| V | d | head | op | tokens/s | median ms | min–max ms | runs | GEMM GFLOP | limit ms | % of limit | in GEMM ms | largest product | retained MB | alloc MB/call | state MB | note |\n");
-    b.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
+    b.append("*GEMM GFLOP* = the matrix products of one call; *GEMM limit ms* = their time at this machine's rate on each shape; "
+        + "*read limit ms* = the time to read the head's weights (*weights MB*) once at this machine's bandwidth for a working set of "
+        + "that size; *% of limit* = the larger of the two limits / median; *in GEMM ms* = the time the call spent inside its "
+        + "products; *largest product* = the shape with the most work (t = transposed operand).\n\n");
+    b.append("| V | d | head | op | tokens/s | median ms | min–max ms | runs | GEMM GFLOP | GEMM limit ms | weights MB | read limit ms | % of limit | bound by | in GEMM ms | largest product | retained MB | alloc MB/call | state MB | note |\n");
+    b.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---|\n");
     for (Result r : results) {
       HeadBench.Limit l = r.limit();
-      b.append(String.format("| %d | %d | %s | %s | %s | %s | %s–%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
+      b.append(String.format("| %d | %d | %s | %s | %s | %s | %s–%s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.vocab(), r.dim(), r.head(), r.op(),
           r.ok() ? tps(r.tokensPerS()) : r.status(), ms(r.medianS()), ms(r.minS()), ms(r.maxS()), r.runs(),
-          Double.isNaN(l.gemmGflop()) ? "-" : String.format("%.2f", l.gemmGflop()), ms(l.limitS()), pct(r.limitFraction()), ms(l.gemmS()), l.topShape(),
+          Double.isNaN(l.gemmGflop()) ? "-" : String.format("%.2f", l.gemmGflop()), ms(l.limitS()), mb(l.weightMb()), ms(l.readS()),
+          pct(r.limitFraction()), l.boundBy(), ms(l.gemmS()), l.topShape(),
           mb(r.retainedMb()), mb(r.allocMbPerCall()), mb(r.stateMb()), r.note().replace("|", "/")));
     }
     for (BenchPeer p : shownPeers()) {
@@ -561,6 +565,9 @@ public final class HeadBenchReport {
       j.add("gemm_limit_s", num(r.limit().limitS()));
       j.add("limit_fraction", num(r.limitFraction()));
       j.add("gemm_s", num(r.limit().gemmS()));
+      j.add("weights_mb", num(r.limit().weightMb()));
+      j.add("read_limit_s", num(r.limit().readS()));
+      j.addProperty("bound_by", r.limit().boundBy());
       j.addProperty("largest_gemm", r.limit().topShape());
       j.addProperty("note", r.note());
       rs.add(j);

@@ -186,12 +186,13 @@ class HeadBenchTest {
     int n = 64, v = 500, d = 16;
     HeadBench.Options o = new HeadBench.Options(List.of("full", "adaptive"), new int[] {v}, new int[] {d}, n, 1, 2, new int[0], 4.0, 5,
         5, 1L << 30, 1);
-    var rates = new dev.lmhead.tensor.GemmProfile.Rates(0.01);
-    List<Result> rs = HeadBench.runCell(o, HeadBench.inputs(v, d, n, 1), line -> {}, rates);
+    var machine = new HeadBench.Machine(new dev.lmhead.tensor.GemmProfile.Rates(0.01), new dev.lmhead.tensor.Bandwidth(0.01));
+    List<Result> rs = HeadBench.runCell(o, HeadBench.inputs(v, d, n, 1), line -> {}, machine);
     HeadBenchReport rep = new HeadBenchReport(o, "cpu", 1, "test", Double.NaN, "today");
     rep.results.addAll(rs);
     double logits = 2.0 * n * v * d / 1e9;
     assertEquals(3 * logits, rep.ours("full", v, d, "train").limit().gemmGflop(), 1e-15);
+    assertEquals(4.0 * (v * d + v) / 1e6, rep.ours("full", v, d, "train").limit().weightMb(), 1e-12, "weights + bias, 4 bytes each");
     for (String op : List.of("loss", "logprob", "top1", "top10")) {
       assertEquals(logits, rep.ours("full", v, d, op).limit().gemmGflop(), 1e-15, op);
     }
@@ -199,6 +200,7 @@ class HeadBenchTest {
       double f = r.limitFraction();
       assertTrue(Double.isFinite(f) && f > 0, r.toString());
       assertTrue(r.limit().limitS() > 0 && r.limit().gemmS() > 0 && !r.limit().topShape().isEmpty(), r.toString());
+      assertTrue(r.limit().readS() > 0 && r.limit().boundS() >= r.limit().limitS() && !r.limit().boundBy().isEmpty(), r.toString());
     }
     double adaptive = rep.ours("adaptive", v, d, "train").limit().gemmGflop();
     assertTrue(adaptive > 0 && adaptive < 3 * logits, "adaptive train work " + adaptive);
