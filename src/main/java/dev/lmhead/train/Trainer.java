@@ -287,7 +287,7 @@ public final class Trainer {
         if (budgetReached()) return true;
         if (snapshotDue()) {
           midEpochValidation();
-          takeSnapshots();
+          takeSnapshots(false);
           showBudget(bar);
         }
         if (cfg.valEveryS() > 0 && trainSeconds >= nextVal) {
@@ -309,14 +309,18 @@ public final class Trainer {
     return false;
   }
 
-  /** Copies the best model to the file of every snapshot time already passed that has none yet. */
-  private void takeSnapshots() throws IOException {
+  /**
+   * Copies the best model to the file of every snapshot time already passed that has none yet; at the
+   * run's end ({@code atEnd}), also of the times it never reached (the model such a budget ends with).
+   * The recorded time and tokens are where the copy was made.
+   */
+  private void takeSnapshots(boolean atEnd) throws IOException {
     Path best = dir.resolve(Checkpoint.MODEL);
     if (!Files.exists(best)) return; // no finite validation yet: nothing to keep
     Safetensors.Contents c = null;
     for (double t : snapshotTimes) {
       Path f = dir.resolve(snapshotFile(t));
-      if (trainSeconds < t || Files.exists(f)) continue;
+      if ((trainSeconds < t && !atEnd) || Files.exists(f)) continue;
       if (c == null) c = Checkpoint.loadTensors(best);
       Map<String, String> meta = new LinkedHashMap<>(c.metadata());
       meta.put("lmhead.snapshot_train_seconds", Double.toString(trainSeconds));
@@ -380,14 +384,7 @@ public final class Trainer {
 
   private Outcome finish(int epochsDone, boolean budgetHit) throws IOException {
     // a run that ended before a snapshot time ends with the model that budget would have given
-    for (double t : snapshotTimes) {
-      if (!Files.exists(dir.resolve(snapshotFile(t)))) {
-        double keep = trainSeconds;
-        trainSeconds = Math.max(trainSeconds, t);
-        takeSnapshots();
-        trainSeconds = keep;
-      }
-    }
+    takeSnapshots(true);
     java.util.List<Snapshot> snaps = new java.util.ArrayList<>();
     for (double t : snapshotTimes) {
       Path f = dir.resolve(snapshotFile(t));

@@ -218,6 +218,8 @@ class TrainerTest {
     assertTrue(early.test().ppl() != o.test().ppl(), "the run trained on after the snapshot");
     assertEquals(o.test().nll(), never.test().nll(), 0.0, "a time never reached keeps the final best model");
     assertEquals(o.bestValidPpl(), never.validPpl(), 0.0);
+    assertEquals(o.trainTokens(), never.trainTokens(), "a time never reached: the run's end is where the copy was made");
+    assertTrue(never.trainSeconds() <= o.trainSeconds() + 1e-9 && never.trainSeconds() < 1e6, never.toString());
 
     LanguageModel m2 = new LanguageModel(config(), corpus.vocab().counts(), new Rng(21));
     Trainer.Outcome cut = new Trainer(m2, corpus, train(1, early.trainTokens(), 21), tmp.resolve("run-snap-cut"), QUIET, true).run();
