@@ -68,30 +68,18 @@ final class Peer {
 
     boolean flag(String k) { return Boolean.parseBoolean(values.get(k)); }
 
-    int i(String k) {
-      try {
-        return Integer.parseInt(values.get(k));
-      } catch (NumberFormatException e) {
-        fail("--" + k + ": not an integer: " + values.get(k));
-        return 0;
-      }
-    }
+    int i(String k) { return parse(k, Integer::parseInt, "an integer"); }
 
-    long l(String k) {
-      try {
-        return Long.parseLong(values.get(k));
-      } catch (NumberFormatException e) {
-        fail("--" + k + ": not an integer: " + values.get(k));
-        return 0;
-      }
-    }
+    long l(String k) { return parse(k, Long::parseLong, "an integer"); }
 
-    double d(String k) {
+    double d(String k) { return parse(k, Double::parseDouble, "a number"); }
+
+    private <T> T parse(String k, java.util.function.Function<String, T> f, String what) {
       try {
-        return Double.parseDouble(values.get(k));
+        return f.apply(values.get(k));
       } catch (NumberFormatException e) {
-        fail("--" + k + ": not a number: " + values.get(k));
-        return 0;
+        fail("--" + k + ": not " + what + ": " + values.get(k));
+        return null;
       }
     }
 
