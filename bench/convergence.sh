@@ -53,9 +53,11 @@ if mode == "extend":
             more.append(f"{head}/lr={best * 2:g}")
     print(",".join(more))
 else:
-    order = ["adaptive/input=adaptive", "adaptive", "class", "hsm/tree=balanced", "dsoftmax", "sampled", "nce", "hsm/tree=huffman"]
+    # the adaptive heads and the baseline first: the main comparison
+    order = ["adaptive/input=adaptive", "adaptive", "full", "class", "hsm/tree=balanced", "dsoftmax", "sampled", "nce", "hsm/tree=huffman"]
     best = {h: min(b, key=lambda x: b[x]) for h, b in rows.items()}
-    print(",".join([f"{h}/lr={best[h]:g}" for h in order if h in best] + ["full/lr=20"]))
+    best["full"] = 20.0
+    print(",".join(f"{h}/lr={best[h]:g}" for h in order if h in best))
 PY
 }
 for round in 1 2 3; do
