@@ -112,7 +112,10 @@ public final class CompareCommand implements Callable<Integer> {
       }
       Files.createDirectories(run);
       LanguageModel lm = new LanguageModel(cfg, corpus.vocab().counts(), new Rng(seed));
-      if (!resumeRun) Checkpoint.saveSetup(run, cfg, corpus.vocab(), Map.of("data", data, "train", tc));
+      if (!resumeRun) {
+        Checkpoint.startFresh(run);
+        Checkpoint.saveSetup(run, cfg, corpus.vocab(), Map.of("data", data, "train", tc));
+      }
       out.printf("%n== %s head: %s, %,d parameters; lr %s, clip %s; budget %s ==%n", h, Setup.describeHead(lm), lm.parameterCount(),
           v.lr(), v.clip(), budgetText);
       long t0 = System.nanoTime();

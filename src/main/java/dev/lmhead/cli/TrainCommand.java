@@ -168,7 +168,10 @@ public final class TrainCommand implements Callable<Integer> {
     extra.put("min_count", minCount);
     extra.put("max_vocab", maxVocab);
     extra.put("train", tc);
-    if (!resume) Checkpoint.saveSetup(dir, cfg, corpus.vocab(), extra);
+    if (!resume) {
+      Checkpoint.startFresh(dir);
+      Checkpoint.saveSetup(dir, cfg, corpus.vocab(), extra);
+    }
     if (!quiet) {
       out.printf("data      %s: vocab %,d; train %,d / valid %,d / test %,d tokens (<eos> per line included); out of vocabulary: valid %.2f%%, test %.2f%%%n",
           corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length,

@@ -182,6 +182,23 @@ public final class Checkpoint {
 
   // ---------------- models ----------------
 
+  /**
+   * Clears a run directory for a fresh training start. A run starts fresh only where there is no resume
+   * point, so whatever an earlier start left there before its first one (its metrics, a best model,
+   * snapshots) belongs to no run that can continue: it is removed, so that the new run's curve and best
+   * model are its own.
+   */
+  public static void startFresh(Path dir) throws IOException {
+    if (Files.exists(dir.resolve(LAST))) throw new IllegalStateException(dir + " holds a resume point: not a fresh start");
+    Files.deleteIfExists(dir.resolve("metrics.jsonl"));
+    Files.deleteIfExists(dir.resolve(MODEL));
+    if (Files.isDirectory(dir)) {
+      try (var s = Files.list(dir)) {
+        for (Path p : s.filter(p -> p.getFileName().toString().matches("model-at-.*\\.safetensors")).toList()) Files.delete(p);
+      }
+    }
+  }
+
   /** Writes config.json and vocab.txt (once per run; atomically). */
   public static void saveSetup(Path dir, ModelConfig cfg, Vocabulary vocab, Map<String, Object> extra) throws IOException {
     Map<String, Object> json = new LinkedHashMap<>();

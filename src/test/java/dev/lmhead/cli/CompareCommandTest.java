@@ -207,4 +207,19 @@ class CompareCommandTest {
         fast2.getAsJsonArray("snapshots").get(0).getAsJsonObject().get("test_ppl").getAsDouble(), 0.0);
     assertTrue(Files.readString(out.resolve("compare.md")).contains("cut at 1h"));
   }
+
+  /** A head killed before its first resume point starts again from scratch, without the old start's curve. */
+  @Test
+  void aStartKilledBeforeItsFirstCheckpointLeavesNothingBehind() throws Exception {
+    Path data = writeSequenceCorpus(tmp.resolve("data"));
+    Path out = tmp.resolve("killed"), run = out.resolve("full");
+    Files.createDirectories(run);
+    Files.writeString(run.resolve("metrics.jsonl"), "{\"event\":\"valid\",\"valid_ppl\":12345.0}\n");
+    Files.writeString(run.resolve("model-at-20m.safetensors"), "stale");
+    var r = compare(data, out, "full", "--max-tokens", "600", "--resume");
+    assertEquals(0, r.code(), r.err());
+    String metrics = Files.readString(run.resolve("metrics.jsonl"));
+    assertTrue(!metrics.contains("12345") && metrics.contains("\"final\""), metrics);
+    assertTrue(!Files.exists(run.resolve("model-at-20m.safetensors")));
+  }
 }
