@@ -147,6 +147,9 @@ public final class ModelOptions {
   /** {@code --head} was given on the command line (not its default). */
   public boolean headGiven() { return given("--head"); }
 
+  /** {@code --input} was given on the command line (not its default). */
+  public boolean inputGiven() { return given("--input"); }
+
   private boolean given(String option) {
     var pr = mixee == null || mixee.commandLine() == null ? null : mixee.commandLine().getParseResult();
     return pr != null && pr.hasMatchedOption(option);

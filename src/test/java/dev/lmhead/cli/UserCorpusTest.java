@@ -98,8 +98,11 @@ class UserCorpusTest {
     BadInputTest.Run r = BadInputTest.run(args.toArray(new String[0]));
     assertEquals(0, r.code(), r.err());
     // with --json, stdout is the JSON summary alone; the run header (with the reason) goes to stderr
-    assertTrue(r.err().contains("adaptive softmax chosen for your corpus's V = 50,002 >= 20,000"), r.err());
+    assertTrue(r.err().contains("adaptive input + tied adaptive softmax (Baevski & Auli 2019) chosen for your corpus's V = 50,002 >= 20,000"), r.err());
     assertEquals("adaptive", JsonParser.parseString(r.out()).getAsJsonObject().get("head").getAsString(), r.out());
+    var saved = Checkpoint.readConfig(tmp.resolve("auto"));
+    assertEquals("adaptive", saved.input());
+    assertTrue(saved.tied());
     JsonObject full = train(data, tmp.resolve("given"), "--head", "full");
     assertEquals("full", full.get("head").getAsString());
   }
@@ -119,5 +122,38 @@ class UserCorpusTest {
     assertEquals(4, s.get("min_count").getAsInt());
     Vocabulary v = Vocabulary.load(tmp.resolve("run-ns").resolve(Checkpoint.VOCAB));
     assertEquals(180, v.counts()[v.unkId()], "the 60 words seen 3 times each are <unk>");
+  }
+
+  /**
+   * The main job: {@code train} on the bundled WikiText-2 without {@code --head} trains the adaptive input
+   * with a tied adaptive softmax and says why; {@code --head full} is the PyTorch example's recipe, and
+   * PTB keeps the full softmax of its published recipes. (The decision alone: a whole run on the bundled
+   * corpus would spend a minute evaluating it.)
+   */
+  @Test
+  void theMainJobTrainsTheAdaptiveInputAndFullIsOneFlagAway() {
+    ModelOptions chosen = parsed();
+    String why = TrainCommand.chooseDefaultHead("wikitext-2", 33_278, chosen);
+    assertTrue(why != null && why.startsWith("adaptive input + tied adaptive softmax (Baevski & Auli 2019): on WikiText-2"), why);
+    assertEquals("adaptive", chosen.head);
+    assertEquals("adaptive", chosen.input);
+    assertTrue(chosen.tied);
+    ModelOptions full = parsed("--head", "full");
+    assertEquals(null, TrainCommand.chooseDefaultHead("wikitext-2", 33_278, full));
+    assertEquals("full", full.head);
+    assertEquals("embedding", full.input);
+    ModelOptions ptb = parsed();
+    assertEquals(null, TrainCommand.chooseDefaultHead("ptb", 10_000, ptb));
+    assertEquals("full", ptb.head);
+    ModelOptions untied = parsed("--input", "embedding");
+    assertTrue(TrainCommand.chooseDefaultHead("wikitext-2", 33_278, untied).startsWith("adaptive softmax:"));
+    assertEquals("embedding", untied.input);
+  }
+
+  /** The model options of {@code train} as parsed from these flags. */
+  private static ModelOptions parsed(String... flags) {
+    TrainCommand t = new TrainCommand();
+    new picocli.CommandLine(t).parseArgs(flags);
+    return t.model;
   }
 }
