@@ -37,10 +37,12 @@ public final class ModelOptions {
   public float initRange;
   @Option(names = "--lstm-init-range", defaultValue = "0", description = "Uniform init range of the LSTM weights and biases; 0 = PyTorch's nn.LSTM default 1/sqrt(hidden), as in the PyTorch word-LM example; Zaremba et al.'s PTB recipe uses 0.1 (default: ${DEFAULT-VALUE}).")
   public float lstmInitRange;
-  @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--input", defaultValue = "embedding", description = "Input layer: embedding | adaptive (default: ${DEFAULT-VALUE}; "
+      + "train without --head on WikiText-2 or a vocabulary of 20,000+ words of your own: adaptive).")
   public String input;
 
-  @Option(names = "--head", defaultValue = "full", description = "Output layer: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+  @Option(names = "--head", defaultValue = "full", description = "Output layer: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}; "
+      + "train on WikiText-2 or a vocabulary of 20,000+ words of your own: adaptive, tied to an adaptive input).",
       completionCandidates = HeadNames.class)
   public String head;
 
