@@ -92,6 +92,8 @@ public final class Trainer {
   private Map<String, float[]> goodOpt;
   /** Training times (seconds) after which the best model so far is kept as {@link #snapshotFile}. */
   private double[] snapshotTimes = {};
+  /** The earliest snapshot time not yet kept (+inf: none left); checked every step, so kept in memory. */
+  private double nextSnapshot = Double.POSITIVE_INFINITY;
   /** Test hook: steps at which a NaN is written into a gradient before clipping. */
   java.util.function.LongPredicate faultInjector;
   /** Test hook: epochs whose validations report a NaN loss. */
@@ -208,6 +210,7 @@ public final class Trainer {
     int startEpoch = epoch;
     if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists
     if (cfg.valEveryS() > 0) nextVal = (Math.floor(trainSeconds / cfg.valEveryS()) + 1) * cfg.valEveryS();
+    nextSnapshot = pendingSnapshot();
     // A run resumed after its budget stop has nothing left to train: evaluate its best model as it is.
     boolean spent = budgetReached();
     for (; epoch <= cfg.epochs() && !budgetHit && !spent; epoch++) {
@@ -305,8 +308,13 @@ public final class Trainer {
   }
 
   private boolean snapshotDue() {
-    for (double t : snapshotTimes) if (trainSeconds >= t && !Files.exists(dir.resolve(snapshotFile(t)))) return true;
-    return false;
+    return trainSeconds >= nextSnapshot;
+  }
+
+  /** The earliest snapshot time whose file does not exist yet (reads the directory: at the start and after a snapshot). */
+  private double pendingSnapshot() {
+    for (double t : snapshotTimes) if (!Files.exists(dir.resolve(snapshotFile(t)))) return t;
+    return Double.POSITIVE_INFINITY;
   }
 
   /**
@@ -316,7 +324,12 @@ public final class Trainer {
    */
   private void takeSnapshots(boolean atEnd) throws IOException {
     Path best = dir.resolve(Checkpoint.MODEL);
-    if (!Files.exists(best)) return; // no finite validation yet: nothing to keep
+    if (!Files.exists(best)) { // no finite validation yet: nothing to keep now; the run's end keeps its best for these times
+      double next = Double.POSITIVE_INFINITY;
+      for (double t : snapshotTimes) if (t > trainSeconds && !Files.exists(dir.resolve(snapshotFile(t)))) next = Math.min(next, t);
+      nextSnapshot = next;
+      return;
+    }
     Safetensors.Contents c = null;
     for (double t : snapshotTimes) {
       Path f = dir.resolve(snapshotFile(t));
@@ -329,6 +342,7 @@ public final class Trainer {
       metrics.write("snapshot", Map.of("label", snapshotLabel(t), "train_seconds", trainSeconds, "tokens", tokens, "best_valid_ppl", bestVal));
       say(String.format("| snapshot %s | best model so far (valid ppl %.2f) kept as %s |", snapshotLabel(t), bestVal, f.getFileName()));
     }
+    nextSnapshot = pendingSnapshot();
   }
 
   private boolean budgetReached() {
