@@ -230,23 +230,7 @@ public final class ScoreCommand implements Callable<Integer> {
       m.put("index", index);
       m.put("text", text);
     }
-    m.put("logprob", r.logProb());
-    m.put("log10", r.log10());
-    m.put("tokens", r.tokens());
-    m.put("oov", r.oov());
-    m.put("ppl", r.ppl());
-    if (perToken) {
-      List<String> words = Scorer.split(text);
-      List<Object> toks = new ArrayList<>();
-      for (int t = 0; t < r.tokens(); t++) {
-        Map<String, Object> tm = new LinkedHashMap<>();
-        tm.put("word", t < words.size() ? words.get(t) : dev.lmhead.data.Vocabulary.EOS);
-        tm.put("logprob", r.tokenLogProbs()[t]);
-        if (t < words.size() && r.ids()[t] == unkId) tm.put("oov", true);
-        toks.add(tm);
-      }
-      m.put("per_token", toks);
-    }
+    m.putAll(r.fields(Scorer.split(text), perToken, unkId));
     return m;
   }
 

@@ -32,6 +32,33 @@ public final class Scorer {
     public double log10() { return logProb / Math.log(10); }
     /** exp(−logProb / tokens). */
     public double ppl() { return Math.exp(-logProb / tokens); }
+
+    /**
+     * The fields of one scored line, in the order {@code lmhead score --json} and {@code POST /v1/score}
+     * both print them: logprob, log10, tokens, oov, ppl, and with {@code perToken} each token's word
+     * ({@code words} of the line, then {@code <eos>}), log-prob and an oov flag where the word was
+     * {@code unkId}.
+     */
+    public java.util.Map<String, Object> fields(List<String> words, boolean perToken, int unkId) {
+      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+      m.put("logprob", logProb);
+      m.put("log10", log10());
+      m.put("tokens", tokens);
+      m.put("oov", oov);
+      m.put("ppl", ppl());
+      if (perToken) {
+        List<Object> toks = new java.util.ArrayList<>();
+        for (int t = 0; t < tokens; t++) {
+          java.util.Map<String, Object> tm = new java.util.LinkedHashMap<>();
+          tm.put("word", t < words.size() ? words.get(t) : Vocabulary.EOS);
+          tm.put("logprob", tokenLogProbs[t]);
+          if (t < words.size() && ids[t] == unkId) tm.put("oov", true);
+          toks.add(tm);
+        }
+        m.put("per_token", toks);
+      }
+      return m;
+    }
   }
 
   private final LanguageModel model;

@@ -360,25 +360,7 @@ public final class Server implements AutoCloseable {
       sum += r.logProb();
       tokens += r.tokens();
       oov += r.oov();
-      Map<String, Object> m = new LinkedHashMap<>(); // the fields and order of `lmhead score --json`
-      m.put("logprob", r.logProb());
-      m.put("log10", r.log10());
-      m.put("tokens", r.tokens());
-      m.put("oov", r.oov());
-      m.put("ppl", r.ppl());
-      if (perToken) {
-        List<Object> toks = new ArrayList<>();
-        List<String> w = words.get(i);
-        for (int t = 0; t < r.tokens(); t++) {
-          Map<String, Object> tm = new LinkedHashMap<>();
-          tm.put("word", t < w.size() ? w.get(t) : Vocabulary.EOS);
-          tm.put("logprob", r.tokenLogProbs()[t]);
-          if (t < w.size() && r.ids()[t] == vocab.unkId()) tm.put("oov", true);
-          toks.add(tm);
-        }
-        m.put("per_token", toks);
-      }
-      results.add(m);
+      results.add(r.fields(words.get(i), perToken, vocab.unkId())); // the fields and order of `lmhead score --json`
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("results", results);
