@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
     description = {"Train an LSTM language model with any output layer.",
         "Defaults: WikiText-2, 2x200 LSTM, dropout 0.2, SGD lr 20, clip 0.25, bptt 35, batch 20 (the pytorch/examples word_language_model",
         "recipe) with the adaptive input and a tied adaptive softmax (the best head in a 12-minute budget; --head full trains the",
-        "example's tied full softmax), stopped after --time-budget (12m of training, ~14m in all)."})
+        "example's tied full softmax), stopped after --time-budget (12m of training; evaluations add about 2m)."})
 public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", defaultValue = "wikitext-2", description = "wikitext-2 | ptb | PATH to a folder with train/valid/test text files (default: ${DEFAULT-VALUE}).")
   String data;
