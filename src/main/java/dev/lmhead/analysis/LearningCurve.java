@@ -36,6 +36,7 @@ public final class LearningCurve {
         .xAxisTitle("training tokens (millions)").yAxisTitle("perplexity (log scale)").build();
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisLogarithmicDecadeOnly(false); // labels within a decade (e.g. 200-800) too
+    chart.getStyler().setYAxisDecimalPattern("#,##0");
     chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
     if (!tx.isEmpty()) {
       XYSeries s = chart.addSeries("train (running mean over log interval)", tx, ty);
@@ -59,6 +60,7 @@ public final class LearningCurve {
         .xAxisTitle("training time (minutes)").yAxisTitle("validation perplexity (log scale)").build();
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisLogarithmicDecadeOnly(false); // labels within a decade (e.g. 200-800) too
+    chart.getStyler().setYAxisDecimalPattern("#,##0"); // perplexities as read in tables, not 139.734
     chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
     int series = 0;
     for (var e : metricsByRun.entrySet()) {

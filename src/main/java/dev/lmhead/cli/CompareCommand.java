@@ -60,7 +60,8 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = {"--output", "-o"}, description = "Directory for the runs, table and plot (default: runs/compare-<data>).")
   Path output;
   @Option(names = "--snapshot-at", split = ",", description = {"Also keep each head's best model after these training times, e.g. 20m: the table",
-      "gains the valid/test perplexity a run with that budget would have ended with (the same trajectory, cut there)."})
+      "gains the valid/test perplexity a run with that budget would have ended with (the same trajectory, cut there;",
+      "afterwards the plateau schedule counts that validation like any other)."})
   List<String> snapshotAt = List.of();
   @Option(names = "--save-every", defaultValue = "5m", description = "Write each run's resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;

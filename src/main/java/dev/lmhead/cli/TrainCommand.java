@@ -79,10 +79,11 @@ public final class TrainCommand implements Callable<Integer> {
   String saveEvery;
   @Option(names = "--loss-scale", defaultValue = "token", description = "token: mean NLL over a window's T*B targets (PyTorch); sequence: summed over the T steps, averaged over the batch (Zaremba et al., TF PTB tutorial: their lr 1/clip 5 = token lr 20/clip 0.25) (default: ${DEFAULT-VALUE}).")
   String lossScale;
-  @Option(names = "--val-every", defaultValue = "0", description = "Also measure validation perplexity every this much training time, e.g. 5m (default: epoch ends only).")
+  @Option(names = "--val-every", defaultValue = "0", description = "Also measure validation perplexity every this much training time, e.g. 5m (default: epoch ends only); --schedule plateau compares each epoch end with the best of all of them.")
   String valEvery;
   @Option(names = "--snapshot-at", split = ",", description = {"Also keep the best model as it stands after these training times, e.g. 20m,1h",
-      "(model-at-20m.safetensors), and report its valid/test perplexity: what a run with that --time-budget would have ended with."})
+      "(model-at-20m.safetensors), and report its valid/test perplexity: what a run with that --time-budget would have ended with.",
+      "Its validation counts for --schedule plateau like --val-every's: an epoch end no better than it cuts the lr."})
   List<String> snapshotAt = List.of();
   @Option(names = {"--output", "-o"}, description = "Run directory (default: runs/<data>-<head>).")
   Path output;

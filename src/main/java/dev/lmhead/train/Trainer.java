@@ -120,7 +120,9 @@ public final class Trainer {
    * Keeps the best model as it stands after each of these training times ({@code --snapshot-at 20m}):
    * a validation is run when the time is crossed and the best model so far is copied to
    * {@link #snapshotFile}. One long run then also answers "what would a 20-minute budget have given"
-   * exactly: the trajectory up to then is the same (the schedule acts at epoch ends only).
+   * exactly: the trajectory up to then is the same (the schedule acts at epoch ends only). After it, the
+   * run is one with an extra validation: like every validation ({@code --val-every} too) it can set the
+   * best perplexity, and the plateau schedule cuts the lr at an epoch end no better than the best so far.
    */
   public Trainer snapshotsAt(double... seconds) {
     snapshotTimes = seconds.clone();
