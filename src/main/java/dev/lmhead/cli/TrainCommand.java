@@ -61,6 +61,9 @@ public final class TrainCommand implements Callable<Integer> {
   Double lrDecay;
   @Option(names = "--decay-start", defaultValue = "4", description = "epoch schedule: lr decays after each epoch from this one on (Zaremba: 4, i.e. epoch 5 runs at lr*decay) (default: ${DEFAULT-VALUE}).")
   int decayStart;
+  @Option(names = "--anneal-at", defaultValue = "0", description = {"Multiply the lr by --lr-decay once when this fraction of the training budget",
+      "(--time-budget, --max-tokens or --epochs, whichever ends first) is spent, e.g. 0.8: the last 20% at lr/4 (default: ${DEFAULT-VALUE}, never)."})
+  double annealAt;
   @Option(names = "--time-budget", defaultValue = "12m", description = "Stop training after this much training time, e.g. 90s, 15m, 2h; 0 = no limit (default: ${DEFAULT-VALUE}, so that the whole default job with its final evaluation takes about 15 minutes).")
   String timeBudget;
   @Option(names = "--max-tokens", defaultValue = "0", description = "Stop after this many training tokens (0 = no limit).")
@@ -193,6 +196,7 @@ public final class TrainCommand implements Callable<Integer> {
     extra.put("min_count", minCount);
     extra.put("max_vocab", maxVocab);
     extra.put("train", tc);
+    extra.put("anneal_at", annealAt);
     if (!resume) {
       Checkpoint.startFresh(dir);
       Checkpoint.saveSetup(dir, cfg, corpus.vocab(), extra);
@@ -208,11 +212,13 @@ public final class TrainCommand implements Callable<Integer> {
       }
       out.printf("model     %s input %d -> LSTM %dx%d (dropout %.2f) -> head %s%s; %,d parameters%n",
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
-      out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s, budget %s, seed %d%n",
-          optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule, budget > 0 ? timeBudget : "none", seed);
+      out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s%s, budget %s, seed %d%n",
+          optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule,
+          annealAt > 0 ? String.format(" + lr x %s at %.0f%% of the budget", tc.lrDecay(), 100 * annealAt) : "",
+          budget > 0 ? timeBudget : "none", seed);
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }
-    Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet)
+    Trainer trainer = new Trainer(lm, corpus, tc, dir, out, quiet).annealAt(annealAt)
         .snapshotsAt(snapshotAt.stream().mapToDouble(t -> Setup.parseDuration("--snapshot-at", t)).toArray());
     if (resume) {
       int stale = Checkpoint.removeStaleTemporaries(dir); // left by a run killed while saving

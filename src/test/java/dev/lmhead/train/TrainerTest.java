@@ -2,6 +2,7 @@ package dev.lmhead.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lmhead.data.Corpus;
@@ -226,5 +227,55 @@ class TrainerTest {
     assertEquals(early.trainTokens(), cut.trainTokens());
     assertEquals(cut.test().nll(), early.test().nll(), 0.0, "snapshot = the run cut at the same point");
     assertEquals(cut.valid().ppl(), early.validPpl(), 1e-12 * early.validPpl());
+  }
+
+  /**
+   * --anneal-at: the lr is multiplied by --lr-decay exactly once, at the first step where that fraction of
+   * the budget (here --max-tokens, deterministic) is spent; before it the run is the plain one, step for step.
+   */
+  @Test
+  void annealCutsTheLrOnceAtTheGivenFractionOfTheBudget() throws Exception {
+    long budget = 6_000;
+    Path dir = tmp.resolve("run-anneal");
+    LanguageModel m = new LanguageModel(config(), corpus.vocab().counts(), new Rng(31));
+    Trainer t = new Trainer(m, corpus, train(1, budget, 31), dir, QUIET, true).annealAt(0.5);
+    t.run();
+    assertEquals(20 * 0.25, t.lr(), 0.0, "lr after the anneal (the budget stop steps no schedule)");
+    java.util.List<com.google.gson.JsonObject> events = new java.util.ArrayList<>();
+    for (String line : java.nio.file.Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+      events.add(com.google.gson.JsonParser.parseString(line).getAsJsonObject());
+    }
+    var anneals = events.stream().filter(e -> e.get("event").getAsString().equals("anneal")).toList();
+    assertEquals(1, anneals.size(), "one anneal event");
+    long at = anneals.get(0).get("tokens").getAsLong(), step = 12 * 8; // bptt x batch tokens per step
+    assertTrue(at >= budget / 2 && at < budget / 2 + step, "annealed at " + at + " tokens of " + budget);
+    assertEquals(5.0, anneals.get(0).get("lr").getAsDouble(), 0.0);
+
+    // the same run without --anneal-at: identical logged losses up to the anneal, different after it
+    Path plainDir = tmp.resolve("run-anneal-plain");
+    Trainer plain = new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(31)), corpus, train(1, budget, 31), plainDir, QUIET, true);
+    plain.run();
+    assertEquals(20.0, plain.lr(), 0.0);
+    var a = trainLosses(dir);
+    var b = trainLosses(plainDir);
+    assertEquals(a.size(), b.size());
+    boolean differedAfter = false;
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i)[0] <= at) assertEquals(b.get(i)[1], a.get(i)[1], 0.0, "before the anneal, step " + a.get(i)[0] + " tokens");
+      else differedAfter |= a.get(i)[1] != b.get(i)[1];
+    }
+    assertTrue(differedAfter, "the lower lr changed the losses after the anneal");
+    assertThrows(IllegalArgumentException.class, () -> plain.annealAt(1.0));
+    assertThrows(IllegalArgumentException.class, () -> plain.annealAt(Double.NaN));
+  }
+
+  /** [tokens, loss] of every logged training interval. */
+  private static java.util.List<double[]> trainLosses(Path dir) throws java.io.IOException {
+    java.util.List<double[]> out = new java.util.ArrayList<>();
+    for (String line : java.nio.file.Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+      var o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
+      if (o.get("event").getAsString().equals("train")) out.add(new double[] {o.get("tokens").getAsDouble(), o.get("loss").getAsDouble()});
+    }
+    return out;
   }
 }
