@@ -145,6 +145,12 @@ class UserCorpusTest {
     ModelOptions ptb = parsed();
     assertEquals(null, TrainCommand.chooseDefaultHead("ptb", 10_000, ptb));
     assertEquals("full", ptb.head);
+    // the main job (head chosen by train, time budget) anneals its last 20%; a recipe given by flags does not
+    assertEquals(TrainCommand.DEFAULT_ANNEAL, TrainCommand.annealAt(null, why, 720), 0.0);
+    assertEquals(0.0, TrainCommand.annealAt(null, null, 720), 0.0, "--head full: the PyTorch recipe as given");
+    assertEquals(0.0, TrainCommand.annealAt(null, why, 0), 0.0, "--time-budget 0: the 6 epochs as the recipe has them");
+    assertEquals(0.0, TrainCommand.annealAt(0.0, why, 720), 0.0, "--anneal-at 0 turns it off");
+    assertEquals(0.5, TrainCommand.annealAt(0.5, null, 0), 0.0);
     ModelOptions untied = parsed("--input", "embedding");
     assertTrue(TrainCommand.chooseDefaultHead("wikitext-2", 33_278, untied).startsWith("adaptive softmax:"));
     assertEquals("embedding", untied.input);
