@@ -241,11 +241,7 @@ class TrainerTest {
     Trainer t = new Trainer(m, corpus, train(1, budget, 31), dir, QUIET, true).annealAt(0.5);
     t.run();
     assertEquals(20 * 0.25, t.lr(), 0.0, "lr after the anneal (the budget stop steps no schedule)");
-    java.util.List<com.google.gson.JsonObject> events = new java.util.ArrayList<>();
-    for (String line : java.nio.file.Files.readAllLines(dir.resolve("metrics.jsonl"))) {
-      events.add(com.google.gson.JsonParser.parseString(line).getAsJsonObject());
-    }
-    var anneals = events.stream().filter(e -> e.get("event").getAsString().equals("anneal")).toList();
+    var anneals = NumericFaultTest.events(dir, "anneal");
     assertEquals(1, anneals.size(), "one anneal event");
     long at = anneals.get(0).get("tokens").getAsLong(), step = 12 * 8; // bptt x batch tokens per step
     assertTrue(at >= budget / 2 && at < budget / 2 + step, "annealed at " + at + " tokens of " + budget);
@@ -270,12 +266,8 @@ class TrainerTest {
   }
 
   /** [tokens, loss] of every logged training interval. */
-  private static java.util.List<double[]> trainLosses(Path dir) throws java.io.IOException {
-    java.util.List<double[]> out = new java.util.ArrayList<>();
-    for (String line : java.nio.file.Files.readAllLines(dir.resolve("metrics.jsonl"))) {
-      var o = com.google.gson.JsonParser.parseString(line).getAsJsonObject();
-      if (o.get("event").getAsString().equals("train")) out.add(new double[] {o.get("tokens").getAsDouble(), o.get("loss").getAsDouble()});
-    }
-    return out;
+  private static java.util.List<double[]> trainLosses(Path dir) throws Exception {
+    return NumericFaultTest.events(dir, "train").stream()
+        .map(o -> new double[] {o.get("tokens").getAsDouble(), o.get("loss").getAsDouble()}).toList();
   }
 }
