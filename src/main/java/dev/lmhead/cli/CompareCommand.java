@@ -63,6 +63,9 @@ public final class CompareCommand implements Callable<Integer> {
       "gains the valid/test perplexity a run with that budget would have ended with (the same trajectory, cut there;",
       "afterwards the plateau schedule counts that validation like any other)."})
   List<String> snapshotAt = List.of();
+  @Option(names = "--anneal-at", defaultValue = "0", description = {"Multiply each head's lr by 0.25 (the plateau schedule's decay) once,",
+      "when this fraction of its budget is spent, as train --anneal-at (default: ${DEFAULT-VALUE}, never)."})
+  double annealAt;
   @Option(names = "--save-every", defaultValue = "5m", description = "Write each run's resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;
   @Option(names = "--resume", description = {"Continue an interrupted compare in --output: finished heads keep their row (result.json),",
@@ -79,6 +82,7 @@ public final class CompareCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--budget 0 needs --max-tokens or --epochs to bound each run");
     }
     if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
+    if (!(annealAt >= 0 && annealAt < 1)) throw new IllegalArgumentException("--anneal-at must be in [0, 1) (0: never), got " + annealAt);
     Map<String, Variant> variants = variants(heads, model, lr, clip);
     double saveEveryS = Setup.parseDuration("--save-every", saveEvery), valEveryS = Setup.parseDuration("--val-every", valEvery);
     double[] snapshots = snapshotAt.stream().mapToDouble(t -> Setup.parseDuration("--snapshot-at", t)).toArray();
@@ -89,7 +93,7 @@ public final class CompareCommand implements Callable<Integer> {
     var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
-    String budgetText = budgetText(budgetS, epochs);
+    String budgetText = budgetText(budgetS, epochs) + (annealAt > 0 ? String.format(", lr x 0.25 after %.0f%% of it", 100 * annealAt) : "");
     for (var variant : variants.entrySet()) {
       String h = variant.getKey();
       Variant v = variant.getValue();
@@ -121,7 +125,7 @@ public final class CompareCommand implements Callable<Integer> {
           v.lr(), v.clip(), budgetText);
       long t0 = System.nanoTime();
       PeakHeap peak = PeakHeap.start();
-      Trainer trainer = new Trainer(lm, corpus, tc, run, out, quiet).snapshotsAt(snapshots);
+      Trainer trainer = new Trainer(lm, corpus, tc, run, out, quiet).snapshotsAt(snapshots).annealAt(annealAt);
       if (resumeRun) {
         Checkpoint.removeStaleTemporaries(run);
         trainer.resume();
@@ -132,6 +136,7 @@ public final class CompareCommand implements Callable<Integer> {
       r.put("head", h);
       r.put("lr", v.lr());
       r.put("clip", v.clip());
+      r.put("anneal_at", annealAt);
       r.put("config", (cfg.input().equals("adaptive") ? "adaptive input + " : "") + Setup.describeHead(lm)
           + (cfg.tied() ? " tied" : ""));
       r.put("parameters", lm.parameterCount());
@@ -170,7 +175,7 @@ public final class CompareCommand implements Callable<Integer> {
     res.put("budget", budgetText);
     res.put("model", model.layers + "x" + model.hidden + " LSTM, emb " + model.emb + ", dropout " + model.dropout
         + ", bptt " + bptt + ", batch " + batch + ", " + optimizer + " lr " + lr + ", clip " + clip
-        + " (unless a head entry sets lr= or clip=)");
+        + " (unless a head entry sets lr= or clip=)" + (annealAt > 0 ? ", lr x 0.25 at " + annealAt + " of the budget" : ""));
     res.put("threads", Parallel.threads());
     res.put("blas", Blas.get().name());
     res.put("eval_batch", evalBatch);

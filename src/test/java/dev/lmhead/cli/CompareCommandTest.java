@@ -208,6 +208,41 @@ class CompareCommandTest {
     assertTrue(Files.readString(out.resolve("compare.md")).contains("cut at 1h"));
   }
 
+  /** {@code --anneal-at}: every head's lr drops to a quarter once, at that fraction of its budget, as in train. */
+  @Test
+  void annealAtCutsEveryHeadsLrOnceAtTheFraction() throws Exception {
+    Path data = writeSequenceCorpus(tmp.resolve("data"));
+    Path out = tmp.resolve("anneal");
+    var r = compare(data, out, "full/lr=4,class/lr=8", "--max-tokens", "1000", "--anneal-at", "0.5");
+    assertEquals(0, r.code(), r.err());
+    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    assertEquals(2, rows.size());
+    for (var e : rows) {
+      JsonObject row = e.getAsJsonObject();
+      assertEquals(0.5, row.get("anneal_at").getAsDouble(), 0.0, row.toString());
+      Path run = out.resolve(row.get("head").getAsString().replaceAll("[^A-Za-z0-9_.+-]+", "-"));
+      var anneals = anneals(run);
+      assertEquals(1, anneals.size(), run + ": one anneal event");
+      long at = anneals.get(0).get("tokens").getAsLong();
+      assertTrue(at >= 500 && at < 500 + 5 * 2, run + ": annealed at " + at + " of 1000 tokens");
+      assertEquals(row.get("lr").getAsDouble() * 0.25, anneals.get(0).get("lr").getAsDouble(), 1e-12, row.toString());
+    }
+    assertTrue(Files.readString(out.resolve("compare.md")).contains("lr x 0.25 after 50% of it"));
+    // without the flag: no anneal event; out of range: a one-line error naming the flag, before any training
+    Path plain = tmp.resolve("plain");
+    assertEquals(0, compare(data, plain, "full/lr=4", "--max-tokens", "1000").code());
+    assertTrue(anneals(plain.resolve("full-lr-4")).isEmpty());
+    var bad = compare(data, tmp.resolve("bad"), "full", "--anneal-at", "1.5");
+    assertEquals(2, bad.code(), bad.err());
+    assertTrue(bad.err().contains("--anneal-at") && bad.err().lines().count() == 1, bad.err());
+    assertTrue(!Files.exists(tmp.resolve("bad").resolve("full")), "nothing trained");
+  }
+
+  private static List<JsonObject> anneals(Path run) throws IOException {
+    return Files.readAllLines(run.resolve("metrics.jsonl")).stream().map(l -> JsonParser.parseString(l).getAsJsonObject())
+        .filter(o -> o.get("event").getAsString().equals("anneal")).toList();
+  }
+
   /** A head killed before its first resume point starts again from scratch, without the old start's curve. */
   @Test
   void aStartKilledBeforeItsFirstCheckpointLeavesNothingBehind() throws Exception {
