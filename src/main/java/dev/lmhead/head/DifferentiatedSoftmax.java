@@ -2,9 +2,7 @@ package dev.lmhead.head;
 
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Blas;
-import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
-import dev.lmhead.tensor.Vec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -186,17 +184,12 @@ public final class DifferentiatedSoftmax implements OutputLayer {
     return ps;
   }
 
-  /** out[0..rows) = the V logits of hidden rows [r0, r0+rows), band by band. */
+  /** out[0..rows) = the V logits of hidden rows [r0, r0+rows), band by band, without the bias (LogitRows adds it). */
   private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
     for (int b = 0; b < bands.length; b++) {
       int size = starts[b + 1] - starts[b];
       Blas.get().sgemm(false, true, rows, size, dims[b], 1f, hidden, r0 * dim + offsets[b], dim,
           bands[b].data, 0, dims[b], 0f, out, starts[b], vocab);
-    }
-    if (bias != null) {
-      Parallel.forRange(rows, 8, (a, b) -> {
-        for (int r = a; r < b; r++) Vec.add(bias.data, 0, out, r * vocab, vocab);
-      });
     }
   }
 

@@ -2,9 +2,7 @@ package dev.lmhead.head;
 
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Blas;
-import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Rng;
-import dev.lmhead.tensor.Vec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -101,14 +99,9 @@ public final class FullSoftmax implements OutputLayer {
     return ps;
   }
 
-  /** logits[0..rows) = hidden[r0..r0+rows) · Wᵀ + b */
+  /** logits[0..rows) = hidden[r0..r0+rows) · Wᵀ (LogitRows adds the bias b in its first pass over each row) */
   private void computeLogits(float[] hidden, int r0, int rows, float[] out) {
     Blas.get().sgemm(false, true, rows, vocab, dim, 1f, hidden, r0 * dim, dim, weight.data, 0, dim, 0f, out, 0, vocab);
-    if (bias != null) {
-      Parallel.forRange(rows, 8, (a, b) -> {
-        for (int r = a; r < b; r++) Vec.add(bias.data, 0, out, r * vocab, vocab);
-      });
-    }
   }
 
   @Override

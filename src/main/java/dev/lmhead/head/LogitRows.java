@@ -13,12 +13,14 @@ import dev.lmhead.tensor.Workspace;
  * buffer keeps to {@link Workspace#BLOCK_FLOATS}, but never fewer than {@link #MIN_BLOCK_ROWS} rows:
  * every block streams the whole output weight through the GEMMs, so at V = 267,735 a 64 MiB block (62
  * rows) made the full softmax memory-bound (its 274 MB weight at d = 256 read 33 times for 2,048 rows);
- * with 256 rows the buffer is at most the size of the weight itself.
+ * with 256 rows the buffer is at most the size of the weight itself. The output bias is added here, in
+ * the first pass over each row (fused with its max), not by the head: a separate bias pass would stream
+ * the whole [block, V] buffer through memory once more.
  */
 final class LogitRows {
   static final int MIN_BLOCK_ROWS = 256;
 
-  /** Writes the V logits (bias included) of hidden rows [r0, r0 + rows) into out [rows, V]. */
+  /** Writes the V logits of hidden rows [r0, r0 + rows) into out [rows, V], without the output bias. */
   interface Logits {
     void compute(float[] hidden, int r0, int rows, float[] out);
   }
@@ -38,6 +40,11 @@ final class LogitRows {
   LogitRows(int vocab, Parameter bias) {
     this.vocab = vocab;
     this.bias = bias;
+  }
+
+  /** Adds the bias (if any) to the row at {@code off} and returns the row's maximum: one pass. */
+  private float biasMax(float[] a, int off) {
+    return bias == null ? Vec.max(a, off, vocab) : Vec.addMax(bias.data, 0, a, off, vocab);
   }
 
   int blockRows(int n) {
@@ -65,8 +72,8 @@ final class LogitRows {
         for (int r = a; r < b; r++) {
           int off = r * vocab, t = targets[base + r];
           if (loss.ignored(t)) { java.util.Arrays.fill(g, off, off + vocab, 0f); partial[r] = 0; continue; }
-          float target = g[off + t];
-          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale) - target;
+          float m = biasMax(g, off), target = g[off + t];
+          partial[r] = Vec.softmaxGradInPlace(g, off, vocab, t, scale, m) - target;
         }
       });
       for (int r = 0; r < rows; r++) {
@@ -93,7 +100,8 @@ final class LogitRows {
       logits.compute(hidden, r0, rows, lg);
       Parallel.forRange(rows, 4, (a, b) -> {
         for (int r = a; r < b; r++) {
-          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExp(lg, r * vocab, vocab);
+          float m = biasMax(lg, r * vocab);
+          out[base + r] = lg[r * vocab + targets[base + r]] - Vec.logSumExpGivenMax(lg, r * vocab, vocab, m);
         }
       });
     }
@@ -103,7 +111,7 @@ final class LogitRows {
   void logProb(float[] hidden, int n, float[] out, Logits logits) {
     logits.compute(hidden, 0, n, out);
     Parallel.forRange(n, 4, (a, b) -> {
-      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab);
+      for (int r = a; r < b; r++) Vec.logSoftmaxInPlace(out, r * vocab, vocab, biasMax(out, r * vocab));
     });
   }
 
@@ -119,7 +127,7 @@ final class LogitRows {
       logits.compute(hidden, r0, rows, lg);
       Parallel.forRange(rows, 4, (a, b) -> {
         for (int r = a; r < b; r++) {
-          float lse = Vec.logSumExp(lg, r * vocab, vocab);
+          float lse = Vec.logSumExpGivenMax(lg, r * vocab, vocab, biasMax(lg, r * vocab));
           int o = (base + r) * k;
           TopK.selectRow(lg, r * vocab, vocab, k, ids, vals, o);
           for (int j = 0; j < k; j++) vals[o + j] -= lse;

@@ -1,5 +1,7 @@
 package dev.lmhead.head;
 
+import dev.lmhead.tensor.Vec;
+
 /**
  * Top-k result: for row r, {@code ids[r*k + j]} and {@code logProbs[r*k + j]} for j = 0..k-1, best
  * first (ties broken by the smaller id).
@@ -13,11 +15,17 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
   /**
    * Exact top-k of one row of scores; writes ids and scores (unshifted) into the result slots of
    * {@code row}. O(V log k) with a bounded min-heap ({@link TopKHeap}) kept in the output slots; no
-   * allocation beyond the result.
+   * allocation beyond the result. Once the heap is full, ids only grow, so only a score strictly above
+   * the root's (the k-th best so far) can enter: a vectorised scan ({@link Vec#nextAbove}) skips to the
+   * next such score instead of offering every entry.
    */
   public static void selectRow(float[] scores, int off, int v, int k, int[] outIds, float[] outVals, int outOff) {
-    int size = 0;
-    for (int i = 0; i < v; i++) size = TopKHeap.offer(outIds, outVals, outOff, k, size, i, scores[off + i]);
+    int size = 0, i = 0;
+    for (; i < v && size < k; i++) size = TopKHeap.offer(outIds, outVals, outOff, k, size, i, scores[off + i]);
+    while ((i = Vec.nextAbove(scores, off, i, v, outVals[outOff])) < v) {
+      size = TopKHeap.offer(outIds, outVals, outOff, k, size, i, scores[off + i]);
+      i++;
+    }
     sortDescending(outIds, outVals, outOff, size);
   }
 

@@ -173,6 +173,46 @@ public final class Vec {
     for (; i < n; i++) a[off + i] *= s;
   }
 
+  /**
+   * y += x over the slice, returning the maximum of the updated y: a bias add fused with the max pass
+   * that a softmax over the row starts with (one read-modify-write of y instead of two reads), bit for
+   * bit {@link #add} then {@link #max}.
+   */
+  public static float addMax(float[] x, int xo, float[] y, int yo, int n) {
+    int i = 0;
+    float m = Float.NEGATIVE_INFINITY;
+    if (n >= L) {
+      FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+      for (int ub = S.loopBound(n); i < ub; i += L) {
+        FloatVector v = FloatVector.fromArray(S, x, xo + i).add(FloatVector.fromArray(S, y, yo + i));
+        v.intoArray(y, yo + i);
+        acc = acc.max(v);
+      }
+      m = acc.reduceLanes(VectorOperators.MAX);
+    }
+    for (; i < n; i++) {
+      y[yo + i] += x[xo + i];
+      m = Math.max(m, y[yo + i]);
+    }
+    return m;
+  }
+
+  /**
+   * The first index i in [from, to) with {@code a[off + i] > t}, or {@code to} when there is none (a NaN
+   * is never above t; with t NaN nothing is): a vectorised scan that a top-k selection uses to skip the
+   * entries that cannot enter its full heap.
+   */
+  public static int nextAbove(float[] a, int off, int from, int to, float t) {
+    int i = from;
+    FloatVector tv = FloatVector.broadcast(S, t);
+    for (int ub = from + S.loopBound(to - from); i < ub; i += L) {
+      var above = FloatVector.fromArray(S, a, off + i).compare(VectorOperators.GT, tv);
+      if (above.anyTrue()) return i + above.firstTrue();
+    }
+    for (; i < to; i++) if (a[off + i] > t) return i;
+    return to;
+  }
+
   public static float max(float[] a, int off, int n) {
     int i = 0;
     float m = Float.NEGATIVE_INFINITY;
@@ -222,7 +262,11 @@ public final class Vec {
    * overflow; an all -inf slice gives -inf and a +inf entry gives +inf (not NaN).
    */
   public static float logSumExp(float[] a, int off, int n) {
-    float m = max(a, off, n);
+    return logSumExpGivenMax(a, off, n, max(a, off, n));
+  }
+
+  /** {@link #logSumExp} of a slice whose maximum {@code m} is already known. */
+  public static float logSumExpGivenMax(float[] a, int off, int n, float m) {
     if (m == Float.NEGATIVE_INFINITY || m == Float.POSITIVE_INFINITY) return m;
     return (float) (m + Math.log(sumExp(a, off, n, m)));
   }
@@ -238,7 +282,12 @@ public final class Vec {
 
   /** In-place log-softmax of a row; returns the log-normaliser. */
   public static float logSoftmaxInPlace(float[] a, int off, int n) {
-    float lse = logSumExp(a, off, n);
+    return logSoftmaxInPlace(a, off, n, max(a, off, n));
+  }
+
+  /** {@link #logSoftmaxInPlace} of a row whose maximum {@code m} is already known. */
+  public static float logSoftmaxInPlace(float[] a, int off, int n, float m) {
+    float lse = logSumExpGivenMax(a, off, n, m);
     addScalar(a, off, n, -lse);
     return lse;
   }
@@ -267,7 +316,11 @@ public final class Vec {
    * target's logit (read it before the call).
    */
   public static double softmaxGradInPlace(float[] a, int off, int n, int target, float scale) {
-    float m = max(a, off, n);
+    return softmaxGradInPlace(a, off, n, target, scale, max(a, off, n));
+  }
+
+  /** {@link #softmaxGradInPlace} of a row whose maximum {@code m} is already known. */
+  public static double softmaxGradInPlace(float[] a, int off, int n, int target, float scale, float m) {
     double s = expShiftInPlace(a, off, n, m);
     scale(a, off, n, (float) (scale / s));
     a[off + target] -= scale;

@@ -158,4 +158,26 @@ class VecTest {
       assertEquals(Math.tanh(extreme[i]), t[i], 1e-7, "tanh(" + extreme[i] + ")");
     }
   }
+
+  /** The fused bias add + max equals add then max bit for bit, at every length and with -inf entries. */
+  @Test
+  void addMaxIsAddThenMaxBitForBit() {
+    Rng rng = new Rng(7);
+    for (int n : LENGTHS) {
+      for (int trial = 0; trial < 3; trial++) {
+        float[] x = uniform(rng, n + 3, -5f, 5f), y = uniform(rng, n + 5, -30f, 30f);
+        if (trial == 1) y[5 + rng.nextInt(n)] = Float.NEGATIVE_INFINITY;
+        if (trial == 2) java.util.Arrays.fill(y, Float.NEGATIVE_INFINITY);
+        float[] ref = y.clone();
+        Vec.add(x, 3, ref, 5, n);
+        float refMax = Vec.max(ref, 5, n);
+        float m = Vec.addMax(x, 3, y, 5, n);
+        assertEquals(Float.floatToRawIntBits(refMax), Float.floatToRawIntBits(m), "n " + n + " trial " + trial);
+        for (int i = 0; i < y.length; i++) assertEquals(Float.floatToRawIntBits(ref[i]), Float.floatToRawIntBits(y[i]), "n " + n + " at " + i);
+        double brute = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) brute = Math.max(brute, y[5 + i]);
+        assertEquals(brute, m, 0.0, "the maximum of the updated slice");
+      }
+    }
+  }
 }
