@@ -63,6 +63,9 @@ public final class CompareCommand implements Callable<Integer> {
       "gains the valid/test perplexity a run with that budget would have ended with (the same trajectory, cut there;",
       "afterwards the plateau schedule counts that validation like any other)."})
   List<String> snapshotAt = List.of();
+  /** The plateau schedule's lr factor (the PyTorch example's ÷4), also the one --anneal-at applies. */
+  static final double LR_DECAY = 0.25;
+
   @Option(names = "--anneal-at", defaultValue = "0", description = {"Multiply each head's lr by 0.25 (the plateau schedule's decay) once,",
       "when this fraction of its budget is spent, as train --anneal-at (default: ${DEFAULT-VALUE}, never)."})
   double annealAt;
@@ -93,11 +96,11 @@ public final class CompareCommand implements Callable<Integer> {
     var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
-    String budgetText = budgetText(budgetS, epochs) + (annealAt > 0 ? String.format(", lr x 0.25 after %.0f%% of it", 100 * annealAt) : "");
+    String budgetText = budgetText(budgetS, epochs) + (annealAt > 0 ? String.format(", lr x %s after %.0f%% of it", LR_DECAY, 100 * annealAt) : "");
     for (var variant : variants.entrySet()) {
       String h = variant.getKey();
       Variant v = variant.getValue();
-      TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, v.lr(), v.clip(), optimizer, 0f, "plateau", 0.25, 4,
+      TrainConfig tc = new TrainConfig(epochs == null ? 100 : epochs, bptt, batch, v.lr(), v.clip(), optimizer, 0f, "plateau", LR_DECAY, 4,
           budgetS, maxTokens, seed, evalBatch, 50, saveEveryS, valEveryS).validate();
       ModelConfig cfg = v.model().config(corpus.vocab().size()).validate();
       Path run = dir.resolve(h.replaceAll("[^A-Za-z0-9_.+-]+", "-"));
@@ -175,7 +178,7 @@ public final class CompareCommand implements Callable<Integer> {
     res.put("budget", budgetText);
     res.put("model", model.layers + "x" + model.hidden + " LSTM, emb " + model.emb + ", dropout " + model.dropout
         + ", bptt " + bptt + ", batch " + batch + ", " + optimizer + " lr " + lr + ", clip " + clip
-        + " (unless a head entry sets lr= or clip=)" + (annealAt > 0 ? ", lr x 0.25 at " + annealAt + " of the budget" : ""));
+        + " (unless a head entry sets lr= or clip=)");
     res.put("threads", Parallel.threads());
     res.put("blas", Blas.get().name());
     res.put("eval_batch", evalBatch);

@@ -131,7 +131,7 @@ class CompareCommandTest {
     var r = compare(data, out, "sampled/samples=8,sampled/samples=8/sampler=unigram,nce/samples=8,dsoftmax/bands=4:10",
         "--max-tokens", "3000", "--lr", "5");
     assertEquals(0, r.code(), r.err());
-    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    var rows = rows(out);
     assertEquals(4, rows.size());
     for (var e : rows) {
       JsonObject row = e.getAsJsonObject();
@@ -172,7 +172,7 @@ class CompareCommandTest {
     assertEquals(0, r.code(), r.err());
     String md = Files.readString(out.resolve("compare.md"));
     assertTrue(md.contains("cut at 1h of training"), md);
-    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    var rows = rows(out);
     JsonObject slow = rows.get(0).getAsJsonObject(), fast = rows.get(1).getAsJsonObject();
     assertEquals(1.0, slow.get("lr").getAsDouble());
     assertEquals(5.0, fast.get("lr").getAsDouble());
@@ -194,7 +194,7 @@ class CompareCommandTest {
     Files.delete(second.resolve(CompareCommand.RESULT));
     var resumed = compare(data, out, "full/lr=1,full/lr=5/clip=0.5", "--max-tokens", "1500", "--snapshot-at", "1h", "--resume");
     assertEquals(0, resumed.code(), resumed.err());
-    var rows2 = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    var rows2 = rows(out);
     assertEquals(2, rows2.size());
     assertEquals(slowPpl, rows2.get(0).getAsJsonObject().get("valid_ppl").getAsDouble(), "finished row kept as it was");
     assertEquals(false, rows2.get(0).getAsJsonObject().get("resumed").getAsBoolean());
@@ -215,7 +215,7 @@ class CompareCommandTest {
     Path out = tmp.resolve("anneal");
     var r = compare(data, out, "full/lr=4,class/lr=8", "--max-tokens", "1000", "--anneal-at", "0.5");
     assertEquals(0, r.code(), r.err());
-    var rows = JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
+    var rows = rows(out);
     assertEquals(2, rows.size());
     for (var e : rows) {
       JsonObject row = e.getAsJsonObject();
@@ -236,6 +236,11 @@ class CompareCommandTest {
     assertEquals(2, bad.code(), bad.err());
     assertTrue(bad.err().contains("--anneal-at") && bad.err().lines().count() == 1, bad.err());
     assertTrue(!Files.exists(tmp.resolve("bad").resolve("full")), "nothing trained");
+  }
+
+  /** The rows of the compare.json that a run into {@code out} wrote. */
+  private static com.google.gson.JsonArray rows(Path out) throws IOException {
+    return JsonParser.parseString(Files.readString(out.resolve("compare.json"))).getAsJsonObject().getAsJsonArray("rows");
   }
 
   private static List<JsonObject> anneals(Path run) throws IOException {
