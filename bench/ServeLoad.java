@@ -63,9 +63,11 @@ public class ServeLoad {
       long[] h1 = health(http, url);
       double perPass = (h1[1] - h0[1]) / (double) Math.max(1, h1[0] - h0[0]);
       double busy = (h1[2] - h0[2]) / 1e9 / r.seconds; // share of the time the model thread was computing
+      // of the /v1/next passes' time: the share in the head's top-k (the rest is the LSTM over the contexts)
+      double lstm = h1[3] - h0[3], head = h1[4] - h0[4], headShare = lstm + head > 0 ? head / (lstm + head) : Double.NaN;
       System.out.printf(Locale.ROOT, "{\"label\": \"%s\", \"clients\": %d, \"requests\": %d, \"errors\": %d, \"seconds\": %.3f, \"rps\": %.1f, "
-          + "\"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"contexts_per_pass\": %.2f, \"model_busy\": %.2f}%n",
-          label, c, r.ok, r.errors, r.seconds, r.ok / r.seconds, r.pct(0.50), r.pct(0.99), r.mean(), perPass, busy);
+          + "\"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"contexts_per_pass\": %.2f, \"model_busy\": %.2f, \"head_share\": %.3f}%n",
+          label, c, r.ok, r.errors, r.seconds, r.ok / r.seconds, r.pct(0.50), r.pct(0.99), r.mean(), perPass, busy, headShare);
     }
   }
 
@@ -140,8 +142,13 @@ public class ServeLoad {
   /** [forward_passes, contexts] from /health. */
   static long[] health(HttpClient http, String url) throws Exception {
     String b = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).build(), HttpResponse.BodyHandlers.ofString()).body();
-    Matcher m = Pattern.compile("\"model_busy_s\":([0-9.eE+-]+)").matcher(b);
-    return new long[] {num(b, "forward_passes"), num(b, "contexts"), m.find() ? (long) (Double.parseDouble(m.group(1)) * 1e9) : 0};
+    return new long[] {num(b, "forward_passes"), num(b, "contexts"), nanos(b, "model_busy_s"), nanos(b, "next_lstm_s"), nanos(b, "next_head_s")};
+  }
+
+  /** A field of /health given in seconds, as nanoseconds (0 when absent). */
+  static long nanos(String json, String field) {
+    Matcher m = Pattern.compile("\"" + field + "\":([0-9.eE+-]+)").matcher(json);
+    return m.find() ? (long) (Double.parseDouble(m.group(1)) * 1e9) : 0;
   }
 
   static long num(String json, String field) {

@@ -60,18 +60,20 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 eng = {(r["label"], r["max_batch"]): r["rps"] for r in (json.loads(l) for l in open(sys.argv[2]) if l.strip())}
 by = {(r["label"], r["clients"]): r for r in rows}
-print("| V | head | mode | clients | requests/s | p50 ms | p99 ms | contexts per pass | model busy | errors |")
-print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| V | head | mode | clients | requests/s | p50 ms | p99 ms | contexts per pass | model busy | head share | errors |")
+print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     model, mode = r["label"].split("/")
     v = "267,735" if model.endswith("267k") else "33,278"
     head = "adaptive" if "adaptive" in model else "full"
-    print(f"| {v} | {head} | {'batched (64, 2 ms)' if mode == 'batch' else 'one at a time'} | {r['clients']} | {r['rps']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['contexts_per_pass']:.1f} | {100 * r.get('model_busy', 0):.0f}% | {r['errors']} |")
+    print(f"| {v} | {head} | {'batched (64, 2 ms)' if mode == 'batch' else 'one at a time'} | {r['clients']} | {r['rps']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['contexts_per_pass']:.1f} | {100 * r.get('model_busy', 0):.0f}% | {100 * r.get('head_share', float('nan')):.0f}% | {r['errors']} |")
 print()
 for v, suf in (("33,278", ""), ("267,735", "-267k")):
     for c in (1, 8, 64):
         a, f = by.get((f"serve-adaptive{suf}/batch", c)), by.get((f"serve-full{suf}/batch", c))
         if a and f: print(f"- V = {v}, {c} clients, batched: adaptive / full = {a['rps'] / f['rps']:.2f}x")
+        # the LSTM over the contexts costs the same whatever the head: with a free head, at most this much faster
+        if f and 0 < f.get('head_share', 0) < 1: print(f"  (the full softmax's head share {100 * f['head_share']:.0f}%: a head that cost nothing would serve at most {1 / (1 - f['head_share']):.2f}x)")
     for head in ("full", "adaptive"):
         b, o = by.get((f"serve-{head}{suf}/batch", 64)), by.get((f"serve-{head}{suf}/one", 64))
         if b and o: print(f"- V = {v}, {head}, 64 clients: batched / one at a time = {b['rps'] / o['rps']:.2f}x")

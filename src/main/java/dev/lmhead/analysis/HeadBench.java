@@ -39,6 +39,9 @@ import java.util.function.Consumer;
  *       output buffer is reused (stated in the result's note);</li>
  *   <li>{@code top1}, {@code top10}: {@link OutputLayer#topK} with k = 1 and 10.</li>
  * </ul>
+ * {@code train} runs with the head in training mode, the other ops in evaluation mode
+ * ({@link OutputLayer#train}), as scoring and serving run it: what a head caches from its weights there
+ * (the adaptive softmax's top-k bound statistics) is computed in the first, untimed call.
  * Each (head, V, d, op) cell runs {@code warmup} untimed calls, then up to {@code repeats} timed
  * calls; the median, min and max seconds per call are kept and tokens/s = N / median. A cell stops
  * warming up once warm-up calls have used half of {@link Options#maxSeconds} and stops repeating once
@@ -276,6 +279,7 @@ public final class HeadBench {
     final int[] targets = in.targets();
     List<Parameter> params = head.parameters();
     String note = "";
+    head.train(op.equals("train"));
     Call call;
     switch (op) {
       case "train" -> {

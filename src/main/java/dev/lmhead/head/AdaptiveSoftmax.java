@@ -119,6 +119,8 @@ public final class AdaptiveSoftmax implements OutputLayer {
   private int[] candIds = new int[0];      // top-k scratch
   private float[] candVals = new float[0];
   private long expansions;                 // rows expanded by the last topK, over all clusters
+  private boolean training = true;         // train(boolean): the bound statistics below are cached only in eval mode
+  private double[][] spread;               // per tail cluster {R, ‖ō‖} of outputSpread, or null (not cached)
 
   /**
    * A new head, initialised like PyTorch.
@@ -589,7 +591,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
     });
     for (int c = 0; c < clusters; c++) {
       final int cl = shortlist + c, base = bounds[c];
-      double[] sm = outputSpread(c);
+      double[] sm = spread(c);
       double spread = sm[0], scale = sm[0] + sm[1], logO = Math.log(osz[c]);
       projectionNorms(hidden, n, c, zNorm);
       for (int r = 0; r < n; r++) {
@@ -622,6 +624,27 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * often the bound failed to rule a cluster out. A diagnostic for benchmarks and tests.
    */
   public long lastTopKExpansions() { return expansions; }
+
+  /**
+   * Evaluation mode caches the top-k bound's weight statistics ({@link #outputSpread}, one pass over every
+   * tail weight: at batch 1 it cost more than expanding the clusters it could skip); changing mode drops
+   * them, so weights changed in training mode are seen. Weights changed while in evaluation mode are not:
+   * call {@code train(true)} after writing them.
+   */
+  @Override
+  public void train(boolean training) {
+    if (training != this.training) spread = null;
+    this.training = training;
+  }
+
+  /** {@link #outputSpread} of cluster c: cached in evaluation mode, recomputed per call in training mode. */
+  private double[] spread(int c) {
+    if (training) return outputSpread(c);
+    double[][] s = spread;
+    if (s == null) spread = s = new double[clusters][];
+    if (s[c] == null) s[c] = outputSpread(c);
+    return s[c];
+  }
 
   /** {R, ‖ō‖}: R = max_j ‖o_j − ō‖ over the rows o_j of cluster c's output embeddings, ō their mean. */
   private double[] outputSpread(int c) {

@@ -95,6 +95,11 @@ public interface OutputLayer {
   /** Restores {@link #samplerState()}; a head without a sampler ignores it. */
   default void setSamplerState(long state) {}
 
-  /** Switches training-time behaviour (dropout inside a head); default no-op. */
+  /**
+   * Switches between training and evaluation mode, as PyTorch's {@code module.train()}/{@code eval()}:
+   * training-time behaviour (dropout inside a head), and, in evaluation mode, statistics a head may cache
+   * from its weights (the adaptive softmax's top-k bound). Change weights in training mode, or call
+   * {@code train(true)} after changing them, so that no cached statistic outlives them. Default no-op.
+   */
   default void train(boolean training) {}
 }

@@ -77,6 +77,8 @@ public final class Engine implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger arriving = new java.util.concurrent.atomic.AtomicInteger();
 
   final AtomicLong batches = new AtomicLong(), passes = new AtomicLong(), contexts = new AtomicLong(), largestPass = new AtomicLong(), busyNanos = new AtomicLong();
+  /** Time of /v1/next passes split into the LSTM over the contexts and the head's top-k: what bounds a faster head. */
+  final AtomicLong nextLstmNanos = new AtomicLong(), nextHeadNanos = new AtomicLong();
 
   public Engine(LanguageModel model, Vocabulary vocab, Generator generator, int maxBatch, double maxWaitMs) {
     if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
@@ -232,11 +234,15 @@ public final class Engine implements AutoCloseable {
           for (int t = 0; t < q.length; t++) inputs[t * B + b] = q[t];
           kmax = Math.max(kmax, sorted[s + b].k());
         }
+        long t0 = System.nanoTime();
         model.resetState(B);
         float[] x = model.headInputs(inputs, T, B);
         float[] last = new float[B * H];
         for (int b = 0; b < B; b++) System.arraycopy(x, ((sorted[s + b].seq().length - 1) * B + b) * H, last, b * H, H);
+        long t1 = System.nanoTime();
         TopK top = model.decoder.topK(last, B, kmax);
+        nextLstmNanos.addAndGet(t1 - t0);
+        nextHeadNanos.addAndGet(System.nanoTime() - t1);
         passes.incrementAndGet();
         contexts.addAndGet(B);
         largestPass.accumulateAndGet(B, Math::max);

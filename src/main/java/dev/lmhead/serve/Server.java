@@ -407,6 +407,8 @@ public final class Server implements AutoCloseable {
     m.put("contexts", engine.contexts.get());
     m.put("largest_pass", engine.largestPass.get());
     m.put("model_busy_s", engine.busyNanos.get() / 1e9);
+    m.put("next_lstm_s", engine.nextLstmNanos.get() / 1e9);
+    m.put("next_head_s", engine.nextHeadNanos.get() / 1e9);
     Runtime rt = Runtime.getRuntime();
     m.put("heap_used_mb", (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
     return m;

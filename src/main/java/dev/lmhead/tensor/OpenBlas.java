@@ -18,6 +18,7 @@ public final class OpenBlas implements Blas {
   private static volatile OpenBlas instance;
 
   private final MethodHandle sgemm;
+  private final MethodHandle sgemv;
   private final MethodHandle setThreads;
   private final MethodHandle getThreads;
   private final MethodHandle coreName;
@@ -32,6 +33,9 @@ public final class OpenBlas implements Blas {
     var P = ValueLayout.ADDRESS;
     sgemm = linker.downcallHandle(lib.find("cblas_sgemm").orElseThrow(),
         FunctionDescriptor.ofVoid(I, I, I, I, I, I, F, P, I, P, I, F, P, I),
+        Linker.Option.critical(true));
+    sgemv = linker.downcallHandle(lib.find("cblas_sgemv").orElseThrow(),
+        FunctionDescriptor.ofVoid(I, I, I, I, F, P, I, P, I, F, P, I),
         Linker.Option.critical(true));
     setThreads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(),
         FunctionDescriptor.ofVoid(I));
@@ -74,6 +78,10 @@ public final class OpenBlas implements Blas {
     // 0.2 GFLOP/s on 2 threads vs 12 on 1 under load). The switch depends only on the shape.
     int want = (long) m * n * k < SMALL_GEMM ? 1 : threads;
     if (want != nativeNow) setNative(want);
+    if (m == 1 && GEMV) {
+      gemvRow(transA, transB, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff);
+      return;
+    }
     try {
       sgemm.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, alpha,
           MemorySegment.ofArray(a).asSlice(4L * aOff), lda,
@@ -83,6 +91,30 @@ public final class OpenBlas implements Blas {
       throw new IllegalStateException("cblas_sgemm failed", t);
     }
   }
+
+  /**
+   * One output row (m = 1, what scoring and serving do per request): C[1,n] = alpha·op(A)[1,k]·op(B)[k,n]
+   * + beta·C as a matrix-vector product over B as stored, which OpenBLAS's sgemv streams at memory speed
+   * where its sgemm with one row runs far below it. op(A)'s row is A's first row (transA: its first
+   * column, stride lda).
+   */
+  private void gemvRow(boolean transA, boolean transB, int n, int k, float alpha, float[] a, int aOff, int lda,
+                       float[] b, int bOff, int ldb, float beta, float[] c, int cOff) {
+    // BLAS leaves C unread when beta = 0, but sgemv scales y by beta first, and 0·NaN would stay NaN
+    if (beta == 0f) java.util.Arrays.fill(c, cOff, cOff + n, 0f);
+    try {
+      // transB: B is stored [n, k], y = B·x; else B is stored [k, n], y = Bᵀ·x
+      sgemv.invokeExact(ROW_MAJOR, transB ? NO_TRANS : TRANS, transB ? n : k, transB ? k : n, alpha,
+          MemorySegment.ofArray(b).asSlice(4L * bOff), ldb,
+          MemorySegment.ofArray(a).asSlice(4L * aOff), transA ? lda : 1, beta,
+          MemorySegment.ofArray(c).asSlice(4L * cOff), 1);
+    } catch (Throwable t) {
+      throw new IllegalStateException("cblas_sgemv failed", t);
+    }
+  }
+
+  /** One-row products go through sgemv (-Dlmhead.blas.gemv=false sends them to sgemm). */
+  static final boolean GEMV = !"false".equals(System.getProperty("lmhead.blas.gemv"));
 
   /** Multiply-adds below which a GEMM runs single-threaded (-Dlmhead.blas.small, default 2^23). */
   static final long SMALL_GEMM = Long.getLong("lmhead.blas.small", 1L << 23);

@@ -83,6 +83,37 @@ class AdaptiveSoftmaxTest {
     assertEquals(n, h.lastTopKExpansions());
   }
 
+  /**
+   * Evaluation mode caches the bound's weight statistics; a mode change drops them. A flat cluster (zero
+   * output embeddings, R = 0) is skipped; its embeddings are then made sharp, so that its words win: the
+   * top-k must see them whether the weights changed in training mode between two evaluation-mode calls
+   * (cache dropped by the mode change) or in training mode itself (nothing cached).
+   */
+  @Test
+  void topKBoundStatisticsFollowWeightChangesAcrossModes() {
+    for (boolean evalBefore : new boolean[] {true, false}) {
+      AdaptiveSoftmax h = new AdaptiveSoftmax(6, 50, new int[] {5, 45}, 2.0, true, new Rng(4));
+      java.util.Arrays.fill(h.tailOut[0].data, 0f);
+      h.headBias.data[5] = 2.5f;
+      int n = 7;
+      float[] x = TestData.gaussian(new Rng(16), n * 6, 1.0);
+      h.train(!evalBefore);
+      h.topK(x, n, 1);
+      assertEquals(0, h.lastTopKExpansions(), "the flat cluster is skipped");
+      h.train(true);
+      Rng rng = new Rng(5);
+      for (int i = 0; i < h.tailOut[0].data.length; i++) h.tailOut[0].data[i] = (float) (40 * rng.gaussian());
+      h.train(!evalBefore);
+      TopK top = h.topK(x, n, 1);
+      assertTrue(h.lastTopKExpansions() > 0, "eval before: " + evalBefore + ": the sharp cluster must be expanded");
+      int tail = 0;
+      for (int r = 0; r < n; r++) if (top.id(r, 0) >= 5 && top.id(r, 0) < 45) tail++;
+      assertTrue(tail > 0, "eval before: " + evalBefore + ": a sharp cluster word must win some row");
+      HeadContract.topKMatchesSort(h, n, 1, 16);
+      HeadContract.topKMatchesSort(h, n, 4, 17);
+    }
+  }
+
   @Test
   void topKStaysExactWhetherTheBoundPrunesOrNot() {
     long[] top1 = new long[3];

@@ -295,8 +295,13 @@ class ServerTest {
     assertEquals(model("adaptive").parameterCount(), m.json().get("parameters").getAsLong());
     assertEquals(20, m.json().getAsJsonObject("config").get("hidden").getAsInt());
     assertEquals(16, m.json().get("max_batch").getAsInt());
+    assertEquals(200, post(full, "/v1/next", "{\"context\": \"the meaning of\", \"k\": 3}").status());
     Reply h = get(full, "/health");
     assertEquals("ok", h.json().get("status").getAsString());
+    // a /v1/next pass is timed in two parts, the LSTM over the contexts and the head's top-k, within the busy time
+    double lstm = h.json().get("next_lstm_s").getAsDouble(), topk = h.json().get("next_head_s").getAsDouble();
+    assertTrue(lstm > 0 && topk > 0, "next_lstm_s " + lstm + ", next_head_s " + topk);
+    assertTrue(lstm + topk <= h.json().get("model_busy_s").getAsDouble() + 1e-6, "the split is part of model_busy_s");
     Reply page = get(full, "/");
     assertEquals(200, page.status());
     assertTrue(page.raw().headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
