@@ -124,8 +124,9 @@ class ServerTest {
   }
 
   /**
-   * Batched and single computations agree up to float rounding, not bit for bit: some OpenBLAS kernels
-   * (Haswell's) round a GEMM row differently depending on how many rows the product has. Log-probs must
+   * Batched and single computations agree up to float rounding, not bit for bit: a request alone is a
+   * product with one row, which OpenBlas computes with sgemv, and some sgemm kernels (Haswell's) round a
+   * row differently depending on how many rows the product has. Log-probs must
    * agree within {@link #TOL}, and ids rank by rank except where two neighbours are within TOL (a tie
    * that rounding may order either way).
    */
