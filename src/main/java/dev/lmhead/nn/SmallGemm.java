@@ -5,6 +5,7 @@ import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Vec;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -138,6 +139,52 @@ final class SmallGemm {
     FloatVector c0 = acc ? FloatVector.fromArray(S, c, co, mask) : FloatVector.zero(S);
     for (int k = 0; k < K; k++) c0 = FloatVector.fromArray(S, p, po + k * ldp, mask).fma(FloatVector.broadcast(S, a[ao + k]), c0);
     c0.intoArray(c, co, mask);
+  }
+
+  /**
+   * {@code C[M, N] += A[M, K] · Wᵀ} for W [N, K] row-major as stored: every output element is the dot product
+   * of a row of A and a row of W. For the LSTM's recurrent product with one row (a request served alone),
+   * where transposing W_hh into the layout of {@link #mul} would cost about as much as the
+   * product itself. Four rows of W per pass over a row of A, k in vector-wide lanes, each sum reduced once.
+   */
+  static void mulTransposed(int M, int N, int K, float[] a, int aOff, int lda, float[] w, int wOff, int ldw,
+                            float[] c, int cOff, int ldc) {
+    long t = GemmProfile.recording() ? System.nanoTime() : 0;
+    int kv = K - K % VL;
+    VectorMask<Float> tail = S.indexInRange(kv, K);
+    for (int m = 0; m < M; m++) {
+      int ao = aOff + m * lda, co = cOff + m * ldc, n = 0;
+      for (; n + 4 <= N; n += 4) {
+        int w0 = wOff + n * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int k = 0; k < kv; k += VL) {
+          FloatVector x = FloatVector.fromArray(S, a, ao + k);
+          s0 = FloatVector.fromArray(S, w, w0 + k).fma(x, s0);
+          s1 = FloatVector.fromArray(S, w, w1 + k).fma(x, s1);
+          s2 = FloatVector.fromArray(S, w, w2 + k).fma(x, s2);
+          s3 = FloatVector.fromArray(S, w, w3 + k).fma(x, s3);
+        }
+        if (kv < K) {
+          FloatVector x = FloatVector.fromArray(S, a, ao + kv, tail);
+          s0 = FloatVector.fromArray(S, w, w0 + kv, tail).fma(x, s0);
+          s1 = FloatVector.fromArray(S, w, w1 + kv, tail).fma(x, s1);
+          s2 = FloatVector.fromArray(S, w, w2 + kv, tail).fma(x, s2);
+          s3 = FloatVector.fromArray(S, w, w3 + kv, tail).fma(x, s3);
+        }
+        c[co + n] += s0.reduceLanes(VectorOperators.ADD);
+        c[co + n + 1] += s1.reduceLanes(VectorOperators.ADD);
+        c[co + n + 2] += s2.reduceLanes(VectorOperators.ADD);
+        c[co + n + 3] += s3.reduceLanes(VectorOperators.ADD);
+      }
+      for (; n < N; n++) {
+        int w0 = wOff + n * ldw;
+        FloatVector s0 = FloatVector.zero(S);
+        for (int k = 0; k < kv; k += VL) s0 = FloatVector.fromArray(S, w, w0 + k).fma(FloatVector.fromArray(S, a, ao + k), s0);
+        if (kv < K) s0 = FloatVector.fromArray(S, w, w0 + kv, tail).fma(FloatVector.fromArray(S, a, ao + kv, tail), s0);
+        c[co + n] += s0.reduceLanes(VectorOperators.ADD);
+      }
+    }
+    if (t != 0) GemmProfile.note(false, true, M, N, K, System.nanoTime() - t);
   }
 
   /** dst[j, i] = src[i, j] for src [rows, cols] row-major; blocked for cache locality. */

@@ -2,6 +2,7 @@ package dev.lmhead.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.lmhead.GradCheck;
@@ -58,6 +59,7 @@ class LstmTest {
   void gradientsTwoLayersWithDropout() {
     gradientCheck(problem(4, 7, 2, 0.3f, 4, 2, 12));
     gradientCheck(problem(6, 17, 2, 0f, 6, 3, 13));
+    gradientCheck(problem(5, 19, 2, 0.3f, 4, 1, 15)); // one row: the recurrent product as dot products with W_hh's rows
   }
 
   @Test
@@ -140,6 +142,45 @@ class LstmTest {
     lstm.backward(r, gx);
     TestData.assertClose(fx.get("expected.grad.input").f32(), gx, 1e-4, "grad.input");
     for (Parameter q : lstm.parameters()) TestData.assertClose(fx.get("expected.grad." + q.name()).f32(), q.grad, 1e-4, "grad." + q.name());
+  }
+
+  /**
+   * One row takes the dot-product path for the recurrent product (no transposed W_hh), more rows the
+   * packed one: the same sequences give the same outputs and states either way, up to float rounding.
+   */
+  @Test
+  void fewRowsMatchTheBatchedPath() {
+    int in = 6, H = 37, L = 2, T = 7, B = 5; // H = 37: 4 gates x 37 = 148 rows of W_hh, K = 37 across the vector width
+    Problem p = problem(in, H, L, 0f, T, B, 51);
+    Lstm lstm = p.lstm();
+    float[] all = new float[T * B * H], hAll = p.h0().clone(), cAll = p.c0().clone();
+    lstm.forward(p.x(), T, B, hAll, cAll, all, false, null);
+    for (int[] cols : new int[][] {{0}, {3}, {1, 4}}) {
+      int b = cols.length;
+      float[] x = new float[T * b * in], h = new float[L * b * H], c = new float[L * b * H], out = new float[T * b * H];
+      for (int j = 0; j < b; j++) {
+        for (int t = 0; t < T; t++) System.arraycopy(p.x(), (t * B + cols[j]) * in, x, (t * b + j) * in, in);
+        for (int l = 0; l < L; l++) {
+          System.arraycopy(p.h0(), (l * B + cols[j]) * H, h, (l * b + j) * H, H);
+          System.arraycopy(p.c0(), (l * B + cols[j]) * H, c, (l * b + j) * H, H);
+        }
+      }
+      lstm.forward(x, T, b, h, c, out, false, null);
+      for (int j = 0; j < b; j++) {
+        for (int t = 0; t < T; t++) {
+          for (int q = 0; q < H; q++) {
+            float want = all[(t * B + cols[j]) * H + q], got = out[(t * b + j) * H + q];
+            assertTrue(Float.isFinite(got) && Math.abs(want - got) <= 1e-5f, "column " + cols[j] + " of " + b + " at step " + t + ": " + got + " vs " + want);
+          }
+        }
+        for (int l = 0; l < L; l++) {
+          for (int q = 0; q < H; q++) {
+            assertEquals(hAll[(l * B + cols[j]) * H + q], h[(l * b + j) * H + q], 1e-5f, "final h");
+            assertEquals(cAll[(l * B + cols[j]) * H + q], c[(l * b + j) * H + q], 1e-5f, "final c");
+          }
+        }
+      }
+    }
   }
 
   @Test

@@ -35,6 +35,29 @@ class SmallGemmTest {
   }
 
   @Test
+  void mulTransposedMatchesDoubleReferenceOnOddShapesStridesAndOffsets() {
+    Rng rng = new Rng(4);
+    // K below, at and across the vector width (8 or 16 lanes), N not a multiple of the 4 rows per pass
+    int[][] shapes = {{1, 1, 1}, {1, 7, 3}, {2, 9, 16}, {1, 800, 200}, {2, 801, 200}, {3, 5, 17}, {1, 4, 33}, {2, 13, 8}};
+    for (int[] s : shapes) {
+      int M = s[0], N = s[1], K = s[2], lda = K + 3, ldw = K + 5, ldc = N + 2, aOff = 7, wOff = 2, cOff = 4;
+      float[] a = TestData.gaussian(rng, aOff + M * lda, 1), w = TestData.gaussian(rng, wOff + N * ldw, 1);
+      float[] c = TestData.gaussian(rng, cOff + M * ldc + 3, 1), orig = c.clone();
+      SmallGemm.mulTransposed(M, N, K, a, aOff, lda, w, wOff, ldw, c, cOff, ldc);
+      for (int m = 0; m < M; m++) {
+        for (int n = 0; n < ldc; n++) {
+          int at = cOff + m * ldc + n;
+          if (n >= N) { assertEquals(orig[at], c[at], 0f, "wrote outside the output at " + m + "," + n); continue; }
+          double want = orig[at];
+          for (int k = 0; k < K; k++) want += (double) a[aOff + m * lda + k] * w[wOff + n * ldw + k];
+          assertEquals(want, c[at], 1e-5 * (1 + Math.sqrt(K)), "M,N,K=" + M + "," + N + "," + K + " at " + m + "," + n);
+        }
+      }
+      for (int i = 0; i < cOff; i++) assertEquals(orig[i], c[i], 0f, "wrote before the output at " + i);
+    }
+  }
+
+  @Test
   void sameBitsForAnyThreadCount() {
     Rng rng = new Rng(5);
     int M = 20, N = 800, K = 200;
