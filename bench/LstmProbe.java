@@ -1,0 +1,19 @@
+// A 2x200 LSTM forward of 13 tokens at B rows, one thread (issue 18: the LSTM at one row, what a request served alone costs).
+//   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dlmhead.lstm.fewRows=0|1 -cp "target/lmhead.jar:target/lib/*" bench/LstmProbe.java B
+import dev.lmhead.nn.Lstm;
+import dev.lmhead.tensor.*;
+public class LstmProbe {
+  public static void main(String[] a) {
+    int T = 13, B = Integer.parseInt(a[0]), H = 200, L = 2;
+    Parallel.setThreads(1);
+    Lstm lstm = new Lstm(H, H, L, 0f, 0.1f, new Rng(1));
+    float[] x = new float[T * B * H], h = new float[L * B * H], c = new float[L * B * H], out = new float[T * B * H];
+    new Rng(2).fillUniform(x, -1, 1);
+    for (int rep = 0; rep < 5; rep++) {
+      long t0 = System.nanoTime(); int it = 0;
+      while (System.nanoTime() - t0 < 1_000_000_000L) { java.util.Arrays.fill(h, 0); java.util.Arrays.fill(c, 0); lstm.forward(x, T, B, h, c, out, false, null); it++; }
+      double s = (System.nanoTime() - t0) / 1e9 / it;
+      if (rep >= 2) System.out.printf("fewRows=%s B=%d: %.3f ms per context of %d tokens, %.1f GFLOP/s%n", System.getProperty("lmhead.lstm.fewRows"), B, s * 1e3, T, 2.0 * T * B * L * 4 * H * (2 * H) / s / 1e9);
+    }
+  }
+}
