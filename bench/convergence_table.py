@@ -22,6 +22,7 @@ NAMES = {
     "adaptive/input=adaptive/div-value=1": "adaptive input + tied adaptive softmax, div 1",
     "adaptive": "adaptive softmax (div 4)",
     "full": "full softmax (tied)",
+    "full/tie=false": "full softmax (untied)",
     "class": "class (√V frequency bins)",
     "sampled": "sampled softmax (tied, 1,024 log-uniform)",
     "nce": "NCE (tied, k 1,024, log Z = ln V)",
