@@ -149,7 +149,17 @@ final class SmallGemm {
    */
   static void mulTransposed(int M, int N, int K, float[] a, int aOff, int lda, float[] w, int wOff, int ldw,
                             float[] c, int cOff, int ldc) {
-    long t = GemmProfile.recording() ? System.nanoTime() : 0;
+    if (GemmProfile.recording()) {
+      long t = System.nanoTime();
+      dots(M, N, K, a, aOff, lda, w, wOff, ldw, c, cOff, ldc);
+      GemmProfile.note(false, true, M, N, K, System.nanoTime() - t);
+    } else {
+      dots(M, N, K, a, aOff, lda, w, wOff, ldw, c, cOff, ldc);
+    }
+  }
+
+  private static void dots(int M, int N, int K, float[] a, int aOff, int lda, float[] w, int wOff, int ldw,
+                           float[] c, int cOff, int ldc) {
     int kv = K - K % VL;
     VectorMask<Float> tail = S.indexInRange(kv, K);
     for (int m = 0; m < M; m++) {
@@ -184,7 +194,6 @@ final class SmallGemm {
         c[co + n] += s0.reduceLanes(VectorOperators.ADD);
       }
     }
-    if (t != 0) GemmProfile.note(false, true, M, N, K, System.nanoTime() - t);
   }
 
   /** dst[j, i] = src[i, j] for src [rows, cols] row-major; blocked for cache locality. */
