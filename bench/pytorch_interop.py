@@ -218,10 +218,12 @@ def perplexity(m, stream, chunk=256):
 
 
 @torch.no_grad()
-def score_lines(m, d, lines, batch=64):
+def score_lines(m, d, lines, batch=64, packed=False):
     """Per line: (total log-prob in nats, tokens, per-token log-probs). State reset per line; <eos> is the
     start context; the words and the final <eos> are scored. Lines sorted by length and batched with
-    padding at the end (an LSTM is causal, so padding never changes the real positions)."""
+    padding at the end (an LSTM is causal, so padding never changes the real positions); with packed, the
+    LSTM runs a PackedSequence (pack_padded_sequence), so padded positions are not computed, as lmhead's
+    scorer does."""
     eos, unk = d.word2idx['<eos>'], d.word2idx.get('<unk>')
     seqs = [[d.word2idx.get(w, unk) for w in line.split()] + [eos] for line in lines]
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
@@ -237,7 +239,14 @@ def score_lines(m, d, lines, batch=64):
             tgt[:n, b] = torch.tensor(seqs[i])
             inp[1:n, b] = tgt[:n - 1, b]
             mask[:n, b] = True
-        h, _ = hidden_states(m, inp, m.init_hidden(B))
+        if packed:
+            lengths = [len(seqs[i]) for i in idx]
+            pk = nn.utils.rnn.pack_padded_sequence(m.drop(m.encoder(inp)), lengths, enforce_sorted=False)
+            out, _ = m.rnn(pk, m.init_hidden(B))
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=T)
+            h = m.drop(out).reshape(-1, out.size(2))
+        else:
+            h, _ = hidden_states(m, inp, m.init_hidden(B))
         flat = mask.view(-1)
         lp = torch.zeros(T * B)
         lp[flat] = target_logprob(m, h[flat], tgt.view(-1)[flat])
@@ -326,11 +335,11 @@ def cmd_score(a):
     m = model_from_state_dict(load_state_dict(a.state_dict))
     d = read_vocab(a.vocab)
     lines = [l.rstrip('\n') for l in read_lines(a.text)]
-    score_lines(m, d, lines[:64], a.batch)  # warm-up
+    score_lines(m, d, lines[:64], a.batch, a.packed)  # warm-up
     best = None
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        res = score_lines(m, d, lines, a.batch)
+        res = score_lines(m, d, lines, a.batch, a.packed)
         dt = time.perf_counter() - t0
         best = dt if best is None else min(best, dt)
     tokens = sum(r[1] for r in res)
@@ -341,7 +350,7 @@ def cmd_score(a):
                 f.write(f'{r[0]:.6f}\t{r[1]}\n')
     print(json.dumps({'lines': len(lines), 'tokens': tokens, 'logprob': total, 'ppl': math.exp(-total / tokens),
                       'seconds': best, 'sentences_per_s': len(lines) / best, 'tokens_per_s': tokens / best,
-                      'threads': torch.get_num_threads(), 'batch': a.batch, 'sgemm_gflops': gemm_gflops()}))
+                      'threads': torch.get_num_threads(), 'batch': a.batch, 'packed': a.packed, 'sgemm_gflops': gemm_gflops()}))
 
 
 # ---------------------------------------------------------------- fixtures
@@ -428,6 +437,7 @@ def main():
         if name == 'score':
             e.add_argument('--batch', type=int, default=64)
             e.add_argument('--repeats', type=int, default=3)
+            e.add_argument('--packed', action='store_true', help='run the LSTM on a PackedSequence (no padded positions)')
             e.add_argument('--out')
     f = sub.add_parser('fixtures')
     f.add_argument('--out')

@@ -37,6 +37,7 @@ public final class LanguageModel {
   private float[] h = new float[0], c = new float[0];
   // activations, grown lazily
   private float[] emb = new float[0], embDrop = new float[0], rnnOut = new float[0], headIn = new float[0];
+  private int[] ids = new int[0];
   private float[] gRnnOut = new float[0], gHeadIn = new float[0], gEmb = new float[0], gEmbDrop = new float[0];
 
   /**
@@ -179,6 +180,30 @@ public final class LanguageModel {
   public float[] headInputs(int[] inputs, int T, int B) {
     decoder.train(false);
     return hidden(inputs, T, B, false, null);
+  }
+
+  /**
+   * Runs token sequences of different lengths in evaluation mode, each from a fresh state and only over its
+   * own tokens (no padding; PyTorch's {@code PackedSequence}). The sequences must be sorted longest first;
+   * {@code batchSizes} is {@link Lstm#batchSizes} of their lengths. Returns the packed head inputs
+   * [Σ lengths, H] (an internal buffer, valid until the next call): step t of sequence b is row
+   * batchSizes[0] + ... + batchSizes[t-1] + b. The recurrent state is left at each sequence's last step.
+   */
+  public float[] packedHeadInputs(int[][] seqsLongestFirst, int[] batchSizes) {
+    decoder.train(false);
+    int B = batchSizes[0], rows = 0;
+    if (seqsLongestFirst.length != B) throw new IllegalArgumentException("batchSizes[0] = " + B + " but " + seqsLongestFirst.length + " sequences");
+    for (int n : batchSizes) rows += n;
+    ensure(rows);
+    if (ids.length < rows) ids = new int[rows];
+    for (int t = 0, off = 0; t < batchSizes.length; off += batchSizes[t], t++)
+      for (int b = 0; b < batchSizes[t]; b++) ids[off + b] = seqsLongestFirst[b][t];
+    resetState(B);
+    encoder.forward(ids, rows, emb);
+    inDrop.forward(emb, rows * config.emb(), embDrop, false, null);
+    rnn.forwardPacked(embDrop, batchSizes, h, c, rnnOut);
+    outDrop.forward(rnnOut, rows * config.hidden(), headIn, false, null);
+    return headIn;
   }
 
   /**

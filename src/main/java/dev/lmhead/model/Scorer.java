@@ -1,6 +1,7 @@
 package dev.lmhead.model;
 
 import dev.lmhead.data.Vocabulary;
+import dev.lmhead.nn.Lstm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,10 +18,10 @@ import java.util.List;
  * the vocabulary is scored as {@code <unk>} and counted as OOV (so is a literal {@code <unk>} in the
  * text: both are "mapped to &lt;unk&gt;").
  *
- * <p>Lines are sorted by length and scored {@link #batchLines} at a time in one forward pass, padded at
- * the end to the longest line of the batch. An LSTM is causal and its columns are independent, and only
- * the real positions are gathered into the head, so padding never changes a result: batched scores
- * equal one-at-a-time scores up to float rounding (GEMMs over more rows may round differently with some
+ * <p>Lines are sorted by length and scored {@link #batchLines} at a time in one packed forward pass
+ * ({@link LanguageModel#packedHeadInputs}, PyTorch's {@code PackedSequence}): each line runs over its own
+ * tokens only, no padding is computed, and the head scores exactly the lines' positions. An LSTM's columns
+ * are independent, so batched scores equal one-at-a-time scores up to float rounding (GEMMs over more rows may round differently with some
  * BLAS kernels; a test checks 1e-5 per token under every kernel).
  *
  * <p>Not thread-safe (it drives the model's recurrent state and buffers).
@@ -118,48 +119,39 @@ public final class Scorer {
     for (int i = 0; i < n; i++) order[i] = i;
     Arrays.sort(order, (a, b) -> Integer.compare(seqs[a].length, seqs[b].length));
     Result[] out = new Result[n];
-    int eos = vocab.eosId(), unk = vocab.unkId(), H = model.config.hidden();
-    int[] inputs = new int[0], targets = new int[0];
-    float[] packed = new float[0], lp = new float[0];
+    int eos = vocab.eosId(), unk = vocab.unkId();
+    int[] targets = new int[0];
+    float[] lp = new float[0];
     for (int s = 0; s < n; s += batchLines) {
-      int B = Math.min(batchLines, n - s), T = 0, rows = 0;
+      int B = Math.min(batchLines, n - s), rows = 0;
+      int[][] inputs = new int[B][], lines = new int[B][];
+      int[] lensDesc = new int[B];
       for (int b = 0; b < B; b++) {
-        int len = seqs[order[s + b]].length;
-        if (len < 1) throw new IllegalArgumentException("empty token sequence (every line ends with <eos>)");
-        T = Math.max(T, len);
-        rows += len;
+        int[] q = lines[b] = seqs[order[s + B - 1 - b]]; // longest first
+        if (q.length < 1) throw new IllegalArgumentException("empty token sequence (every line ends with <eos>)");
+        int[] in = inputs[b] = new int[q.length];
+        in[0] = eos; // the start-of-sentence context
+        System.arraycopy(q, 0, in, 1, q.length - 1);
+        lensDesc[b] = q.length;
+        rows += q.length;
       }
-      if (inputs.length < T * B) inputs = new int[T * B];
-      Arrays.fill(inputs, 0, T * B, eos);
-      for (int b = 0; b < B; b++) {
-        int[] q = seqs[order[s + b]];
-        for (int t = 1; t < q.length; t++) inputs[t * B + b] = q[t - 1]; // time-major; t = 0 is the <eos> context
-      }
-      model.resetState(B);
-      float[] x = model.headInputs(inputs, T, B);
-      if (packed.length < rows * H) packed = new float[rows * H];
+      int[] bs = Lstm.batchSizes(lensDesc);
+      float[] x = model.packedHeadInputs(inputs, bs);
       if (targets.length < rows) { targets = new int[rows]; lp = new float[rows]; }
-      int r = 0;
+      for (int t = 0, off = 0; t < bs.length; off += bs[t], t++)
+        for (int b = 0; b < bs[t]; b++) targets[off + b] = lines[b][t];
+      model.decoder.targetLogProb(x, rows, targets, lp);
       for (int b = 0; b < B; b++) {
-        int[] q = seqs[order[s + b]];
-        for (int t = 0; t < q.length; t++, r++) {
-          System.arraycopy(x, (t * B + b) * H, packed, r * H, H);
-          targets[r] = q[t];
-        }
-      }
-      model.decoder.targetLogProb(packed, rows, targets, lp);
-      r = 0;
-      for (int b = 0; b < B; b++) {
-        int[] q = seqs[order[s + b]];
-        float[] tok = Arrays.copyOfRange(lp, r, r + q.length);
-        r += q.length;
+        int[] q = lines[b];
+        float[] tok = new float[q.length];
         double sum = 0;
         int oov = 0;
-        for (int t = 0; t < q.length; t++) {
+        for (int t = 0, off = 0; t < q.length; off += bs[t], t++) {
+          tok[t] = lp[off + b];
           sum += tok[t];
           if (q[t] == unk) oov++;
         }
-        out[order[s + b]] = new Result(sum, q.length, oov, tok, q);
+        out[order[s + B - 1 - b]] = new Result(sum, q.length, oov, tok, q);
       }
     }
     return Arrays.asList(out);

@@ -244,6 +244,87 @@ public final class Lstm {
   }
 
   /**
+   * Runs sequences of different lengths, each only over its own steps (PyTorch's {@code PackedSequence}),
+   * in evaluation mode: no padded row is ever computed. Sequences are sorted by length, longest first;
+   * {@code batchSizes[t]} is the number of sequences longer than t (non-increasing, batchSizes[0] = B), and
+   * step t of sequence b (b &lt; batchSizes[t]) is row {@code offset(t) + b} of the packed tensors, with
+   * offset(t) = batchSizes[0] + ... + batchSizes[t-1].
+   *
+   * @param x packed input [rows, inputSize], rows = Σ batchSizes
+   * @param h hidden state [layers, B, H]: read as the initial state, overwritten with each sequence's state
+   *     after its own last step (PyTorch's h_n for a packed input)
+   * @param c cell state [layers, B, H]: likewise
+   * @param out packed top-layer outputs [rows, H]
+   */
+  public void forwardPacked(float[] x, int[] batchSizes, float[] h, float[] c, float[] out) {
+    int H = hiddenSize, G = 4 * H, T = batchSizes.length;
+    if (T < 1 || batchSizes[0] < 1) throw new IllegalArgumentException("packed LSTM input needs at least one step of one sequence");
+    int B = batchSizes[0], rows = 0;
+    for (int t = 0; t < T; t++) {
+      if (batchSizes[t] < 1 || batchSizes[t] > (t == 0 ? B : batchSizes[t - 1]))
+        throw new IllegalArgumentException("packed batch sizes must be positive and non-increasing, got " + Arrays.toString(batchSizes));
+      rows += batchSizes[t];
+    }
+    checkLength("x", x, (long) rows * inputSize);
+    checkLength("h", h, (long) layers * B * H);
+    checkLength("c", c, (long) layers * B * H);
+    checkLength("out", out, (long) rows * H);
+    ensureCapacity(T, B);
+    lastT = -1;
+    int bh = B * H;
+    Blas blas = Blas.get();
+    for (int k = 0; k < layers; k++) {
+      int in = k == 0 ? inputSize : H;
+      float[] xin = k == 0 ? x : hs[k - 1];
+      int xinOff = k == 0 ? 0 : bh;
+      // hs[k] / cs[k]: the initial state in the first B rows, then the packed rows
+      float[] gk = gates[k], hk = hs[k], ck = cs[k], tk = tanhC[k];
+      float[] bi = bIh[k].data, bhh = bHh[k].data;
+      for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
+      for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
+      blas.sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
+      System.arraycopy(h, k * bh, hk, 0, bh);
+      System.arraycopy(c, k * bh, ck, 0, bh);
+      if (B > FEW_ROWS) SmallGemm.transpose(wHh[k].data, G, H, whhT);
+      int prev = 0; // row of step t-1's first sequence in hk/ck (the initial state for t = 0)
+      int off = B;  // row of step t's first sequence in hk/ck; its gates are at row off - B
+      for (int t = 0; t < T; t++) {
+        int n = batchSizes[t];
+        int zOff = (off - B) * G;
+        if (n <= FEW_ROWS) SmallGemm.mulTransposed(n, G, H, hk, prev * H, H, wHh[k].data, 0, H, gk, zOff, G);
+        else SmallGemm.mul(n, G, H, hk, prev * H, H, whhT, 0, G, true, gk, zOff, G);
+        for (int b = 0; b < n; b++) {
+          cellForward(gk, zOff + b * G, ck, (prev + b) * H, ck, (off + b) * H, hk, (off + b) * H, tk, (off - B + b) * H, H);
+        }
+        // sequences that end here (longer than t, not longer than t + 1) hand over their final state
+        int next = t + 1 < T ? batchSizes[t + 1] : 0;
+        for (int b = next; b < n; b++) {
+          System.arraycopy(hk, (off + b) * H, h, k * bh + b * H, H);
+          System.arraycopy(ck, (off + b) * H, c, k * bh + b * H, H);
+        }
+        prev = off;
+        off += n;
+      }
+    }
+    System.arraycopy(hs[layers - 1], bh, out, 0, rows * H);
+  }
+
+  /** The packed batch sizes of sequences with these lengths, sorted longest first (see {@link #forwardPacked}). */
+  public static int[] batchSizes(int[] lengthsDescending) {
+    int B = lengthsDescending.length;
+    if (B < 1) throw new IllegalArgumentException("no sequences");
+    int T = lengthsDescending[0];
+    int[] bs = new int[T];
+    for (int b = 0; b < B; b++) {
+      int len = lengthsDescending[b];
+      if (len < 1 || (b > 0 && len > lengthsDescending[b - 1]))
+        throw new IllegalArgumentException("sequence lengths must be >= 1 and sorted longest first, got " + Arrays.toString(lengthsDescending));
+      for (int t = 0; t < len; t++) bs[t]++;
+    }
+    return bs;
+  }
+
+  /**
    * Backpropagates through the last training {@link #forward}.
    *
    * @param gradOut d loss / d out, [T, B, H]

@@ -4,6 +4,7 @@ import dev.lmhead.data.Vocabulary;
 import dev.lmhead.head.TopK;
 import dev.lmhead.model.LanguageModel;
 import dev.lmhead.model.Scorer;
+import dev.lmhead.nn.Lstm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,10 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * next-word job of the window in one forward pass per length group, every scoring job through
  * {@link Scorer}, and generation jobs one by one.
  *
- * <p>Why batching never changes a result: contexts are fed from a fresh state ({@link
- * LanguageModel#resetState}) time-major as the columns of one [T, B] window, shorter ones padded at the
- * end; an LSTM is causal and its columns are independent, so the hidden state at a context's last real
- * position does not depend on the padding or on the other columns, and only those rows reach the head.
+ * <p>Why batching never changes a result: contexts are fed from a fresh state as one packed batch
+ * ({@link LanguageModel#packedHeadInputs}, PyTorch's {@code PackedSequence}): each context runs over its own
+ * tokens only, no padding is computed, and an LSTM's columns are independent, so a context's hidden state at
+ * its last position does not depend on the other contexts; only those rows reach the head.
  * The only possible difference is floating-point: a GEMM over B rows instead of 1. Some OpenBLAS kernels
  * (SkylakeX) compute each row of a product the same way whatever the number of rows, others (Haswell) do
  * not, and the pure-Java GEMM's small-product path differs too: results agree up to float rounding (below
@@ -219,26 +220,31 @@ public final class Engine implements AutoCloseable {
   }
 
   private void runNext(List<NextJob> jobs) {
-    int n = jobs.size(), H = model.config.hidden(), eos = vocab.eosId();
+    int n = jobs.size(), H = model.config.hidden();
     NextJob[] sorted = jobs.toArray(new NextJob[0]);
     Arrays.sort(sorted, (a, b) -> Integer.compare(a.seq().length, b.seq().length));
     int[] lens = new int[n];
     for (int i = 0; i < n; i++) lens[i] = sorted[i].seq().length;
     for (int[] g : groups(lens)) {
-      int s = g[0], B = g[1] - g[0], T = lens[g[1] - 1], kmax = 1;
+      int B = g[1] - g[0], kmax = 1;
+      // longest first, as the packed LSTM wants: each context runs over its own tokens only, no padding
+      NextJob[] grp = new NextJob[B];
+      int[][] seqs = new int[B][];
+      int[] lensDesc = new int[B];
+      for (int b = 0; b < B; b++) {
+        grp[b] = sorted[g[1] - 1 - b];
+        seqs[b] = grp[b].seq();
+        lensDesc[b] = seqs[b].length;
+        kmax = Math.max(kmax, grp[b].k());
+      }
       try {
-        int[] inputs = new int[T * B];
-        Arrays.fill(inputs, eos); // end padding: never reaches a gathered row
-        for (int b = 0; b < B; b++) {
-          int[] q = sorted[s + b].seq();
-          for (int t = 0; t < q.length; t++) inputs[t * B + b] = q[t];
-          kmax = Math.max(kmax, sorted[s + b].k());
-        }
         long t0 = System.nanoTime();
-        model.resetState(B);
-        float[] x = model.headInputs(inputs, T, B);
+        int[] bs = Lstm.batchSizes(lensDesc);
+        float[] x = model.packedHeadInputs(seqs, bs);
+        int[] stepOffset = new int[bs.length];
+        for (int t = 1; t < bs.length; t++) stepOffset[t] = stepOffset[t - 1] + bs[t - 1];
         float[] last = new float[B * H];
-        for (int b = 0; b < B; b++) System.arraycopy(x, ((sorted[s + b].seq().length - 1) * B + b) * H, last, b * H, H);
+        for (int b = 0; b < B; b++) System.arraycopy(x, (stepOffset[lensDesc[b] - 1] + b) * H, last, b * H, H);
         long t1 = System.nanoTime();
         TopK top = model.decoder.topK(last, B, kmax);
         nextLstmNanos.addAndGet(t1 - t0);
@@ -247,12 +253,12 @@ public final class Engine implements AutoCloseable {
         contexts.addAndGet(B);
         largestPass.accumulateAndGet(B, Math::max);
         for (int b = 0; b < B; b++) {
-          int k = sorted[s + b].k();
-          sorted[s + b].future().complete(new Next(Arrays.copyOfRange(top.ids(), b * kmax, b * kmax + k),
+          int k = grp[b].k();
+          grp[b].future().complete(new Next(Arrays.copyOfRange(top.ids(), b * kmax, b * kmax + k),
               Arrays.copyOfRange(top.logProbs(), b * kmax, b * kmax + k)));
         }
       } catch (Throwable t) {
-        for (int b = 0; b < B; b++) sorted[s + b].future().completeExceptionally(t);
+        for (NextJob j : grp) j.future().completeExceptionally(t);
       }
     }
   }

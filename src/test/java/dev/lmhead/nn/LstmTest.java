@@ -197,4 +197,54 @@ class LstmTest {
     assertArrayEquals(want, got, 0f);
   }
 
+  @Test
+  void packedSequencesMatchEachSequenceRunAlone() {
+    // lengths 7, 5, 2, 1: batch sizes 4, 3, 2, 2, 2, 1, 1 (the one-row steps take the dot-product path)
+    int in = 6, H = 37, L = 2;
+    int[] lens = {7, 5, 2, 1};
+    int B = lens.length, rows = 0;
+    for (int n : lens) rows += n;
+    int[] bs = Lstm.batchSizes(lens);
+    assertArrayEquals(new int[] {4, 3, 2, 2, 2, 1, 1}, bs);
+    Rng rng = new Rng(61);
+    Lstm lstm = new Lstm(in, H, L, 0.3f, 0.4f, rng); // dropout is a training-only op: evaluation ignores it
+    float[][] xs = new float[B][];
+    for (int b = 0; b < B; b++) xs[b] = TestData.gaussian(rng, lens[b] * in, 1);
+    float[] h0 = TestData.gaussian(rng, L * B * H, 0.5f), c0 = TestData.gaussian(rng, L * B * H, 0.5f);
+    float[] x = new float[rows * in];
+    for (int t = 0, off = 0; t < bs.length; off += bs[t], t++)
+      for (int b = 0; b < bs[t]; b++) System.arraycopy(xs[b], t * in, x, (off + b) * in, in);
+    float[] h = h0.clone(), c = c0.clone(), out = new float[rows * H];
+    Arrays.fill(out, Float.NaN);
+    lstm.forwardPacked(x, bs, h, c, out);
+    for (int b = 0; b < B; b++) {
+      float[] hb = new float[L * H], cb = new float[L * H], ob = new float[lens[b] * H];
+      for (int l = 0; l < L; l++) {
+        System.arraycopy(h0, (l * B + b) * H, hb, l * H, H);
+        System.arraycopy(c0, (l * B + b) * H, cb, l * H, H);
+      }
+      lstm.forward(xs[b], lens[b], 1, hb, cb, ob, false, null);
+      for (int t = 0, off = 0; t < lens[b]; off += bs[t], t++) {
+        for (int q = 0; q < H; q++) {
+          float want = ob[t * H + q], got = out[(off + b) * H + q];
+          assertTrue(Float.isFinite(got) && Math.abs(want - got) <= 1e-5f, "sequence " + b + " step " + t + ": " + got + " vs " + want);
+        }
+      }
+      for (int l = 0; l < L; l++) {
+        for (int q = 0; q < H; q++) {
+          assertEquals(hb[l * H + q], h[(l * B + b) * H + q], 1e-5f, "final h of sequence " + b + " layer " + l);
+          assertEquals(cb[l * H + q], c[(l * B + b) * H + q], 1e-5f, "final c of sequence " + b + " layer " + l);
+        }
+      }
+    }
+  }
+
+  @Test
+  void packedBatchSizesRejectUnsortedLengths() {
+    assertThrows(IllegalArgumentException.class, () -> Lstm.batchSizes(new int[] {2, 3}));
+    assertThrows(IllegalArgumentException.class, () -> Lstm.batchSizes(new int[] {3, 0}));
+    Lstm lstm = new Lstm(2, 3, 1, 0f, 0.4f, new Rng(1));
+    assertThrows(IllegalArgumentException.class, () -> lstm.forwardPacked(new float[10], new int[] {1, 2}, new float[6], new float[6], new float[15]));
+  }
+
 }
