@@ -242,9 +242,9 @@ def score_lines(m, d, lines, batch=64, packed=False):
         if packed:
             lengths = [len(seqs[i]) for i in idx]
             pk = nn.utils.rnn.pack_padded_sequence(m.drop(m.encoder(inp)), lengths, enforce_sorted=False)
-            out, _ = m.rnn(pk, m.init_hidden(B))
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=T)
-            h = m.drop(out).reshape(-1, out.size(2))
+            po, _ = m.rnn(pk, m.init_hidden(B))
+            po, _ = nn.utils.rnn.pad_packed_sequence(po, total_length=T)
+            h = m.drop(po).reshape(-1, po.size(2))
         else:
             h, _ = hidden_states(m, inp, m.init_hidden(B))
         flat = mask.view(-1)
