@@ -40,6 +40,9 @@ public final class ServeCommand implements Callable<Integer> {
   String which;
   @Option(names = "--blas", defaultValue = "auto", description = "auto | openblas | java (default: ${DEFAULT-VALUE}).")
   String blas;
+  @Option(names = "--warmup", defaultValue = "10", description = "Seconds of synthetic requests before listening, so that the JIT has compiled "
+      + "the model's paths before real traffic; 0 = none (default: ${DEFAULT-VALUE}).")
+  double warmup;
 
   /** The sampler of {@code lmhead generate}, so that /v1/generate gives the same text for the same seed. */
   public static final Engine.Generator GENERATOR =
@@ -55,8 +58,14 @@ public final class ServeCommand implements Callable<Integer> {
     };
     if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
     if (!(maxWaitMs >= 0 && maxWaitMs <= 10_000)) throw new IllegalArgumentException("--max-wait-ms must be in [0, 10000], got " + maxWaitMs);
+    if (!(warmup >= 0 && warmup <= 600)) throw new IllegalArgumentException("--warmup must be in [0, 600] seconds, got " + warmup);
     Server.Options opt = new Server.Options(host, port, httpThreads, maxBatch, maxWaitMs, readTimeoutMs);
     Checkpoint.Loaded l = Checkpoint.load(model, file);
+    if (warmup > 0) { // before listening: a load balancer sees the port only once the model is compiled
+      long t0 = System.nanoTime();
+      long n = Engine.warmUp(l.model(), l.vocab(), maxBatch, maxWaitMs, warmup);
+      System.err.printf("lmhead serve: warm-up, %,d synthetic requests in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
+    }
     Server s = Server.start(l.model(), l.vocab(), GENERATOR, opt, model.getFileName().toString());
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> { s.close(); stop.countDown(); }));

@@ -81,6 +81,8 @@ class ServeCommandTest {
         {"serve", "--model", full.toString(), "--port", "70000"},
         {"serve", "--model", full.toString(), "--http-threads", "0"},
         {"serve", "--model", full.toString(), "--checkpoint", "newest"},
+        {"serve", "--model", full.toString(), "--warmup", "-1"},
+        {"serve", "--model", full.toString(), "--warmup", "NaN"},
         {"serve", "--model", tmp.resolve("nope").toString()},
         {"serve", "--model", full.toString(), "--port", "x"}}) {
       var r = BadInputTest.run(args);

@@ -81,6 +81,34 @@ class ServerTest {
     if (adaptive != null) adaptive.close();
   }
 
+  @Test
+  void warmUpRunsBothPathsAndChangesNoResult() throws Exception {
+    for (String head : List.of("full", "adaptive")) {
+      LanguageModel m = model(head);
+      Vocabulary v = vocab();
+      int[] seq = {v.eosId(), 1, 2, 3};
+      Engine.Next before, after;
+      List<Scorer.Result> sBefore, sAfter;
+      try (Engine e = new Engine(m, v, null, 64, 2)) {
+        before = e.next(seq, 5).get();
+        sBefore = e.score(new int[][] {{1, 2, 3}}).get();
+      }
+      long n = Engine.warmUp(m, v, 64, 2, 0.5);
+      assertTrue(n > 100, head + ": only " + n + " warm-up requests in 0.5 s");
+      try (Engine e = new Engine(m, v, null, 64, 2)) {
+        after = e.next(seq, 5).get();
+        sAfter = e.score(new int[][] {{1, 2, 3}}).get();
+      }
+      assertArrayEquals(before.ids(), after.ids(), head);
+      assertArrayEquals(before.logProbs(), after.logProbs(), head); // the same single-request path: bit for bit
+      assertEquals(sBefore.get(0).logProb(), sAfter.get(0).logProb(), head);
+      assertTrue(Double.isFinite(sAfter.get(0).logProb()), head);
+    }
+    assertEquals(0, Engine.warmUp(model("full"), vocab(), 64, 2, 0));
+    assertEquals("--warmup must be in [0, 600] seconds, got NaN",
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Engine.warmUp(model("full"), vocab(), 64, 2, Double.NaN)).getMessage());
+  }
+
   static Server server(String head) { return head.equals("full") ? full : adaptive; }
 
   record Reply(int status, JsonObject json, String text, HttpResponse<String> raw) {}
