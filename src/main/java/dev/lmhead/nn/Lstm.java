@@ -187,7 +187,6 @@ public final class Lstm {
     ensureCapacity(T, B);
     lastT = -1;
     int rows = T * B, bh = B * H;
-    Blas blas = Blas.get();
     boolean dropped = training && dropout > 0f && layers > 1;
     for (int k = 0; k < layers; k++) {
       int in = k == 0 ? inputSize : H;
@@ -212,13 +211,7 @@ public final class Lstm {
         xinOff = bh;
       }
       float[] gk = gates[k], hk = hs[k], ck = cs[k], tk = tanhC[k];
-      // Z = biases + X W_ihᵀ for all T*B rows at once
-      float[] bi = bIh[k].data, bhh = bHh[k].data;
-      for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
-      for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
-      blas.sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
-      System.arraycopy(h, k * bh, hk, 0, bh);
-      System.arraycopy(c, k * bh, ck, 0, bh);
+      inputGates(k, xin, xinOff, in, rows, h, c, bh);
       // the recurrent product per step, h_{t-1} [B, H] x W_hhᵀ [H, 4H]: against W_hhᵀ packed once per call,
       // or, for one row (a request served alone, a line scored alone), as dot products with W_hh's rows
       boolean few = B <= FEW_ROWS;
@@ -272,19 +265,13 @@ public final class Lstm {
     ensureCapacity(T, B);
     lastT = -1;
     int bh = B * H;
-    Blas blas = Blas.get();
     for (int k = 0; k < layers; k++) {
       int in = k == 0 ? inputSize : H;
       float[] xin = k == 0 ? x : hs[k - 1];
       int xinOff = k == 0 ? 0 : bh;
       // hs[k] / cs[k]: the initial state in the first B rows, then the packed rows
       float[] gk = gates[k], hk = hs[k], ck = cs[k], tk = tanhC[k];
-      float[] bi = bIh[k].data, bhh = bHh[k].data;
-      for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
-      for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
-      blas.sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
-      System.arraycopy(h, k * bh, hk, 0, bh);
-      System.arraycopy(c, k * bh, ck, 0, bh);
+      inputGates(k, xin, xinOff, in, rows, h, c, bh);
       if (B > FEW_ROWS) SmallGemm.transpose(wHh[k].data, G, H, whhT);
       int prev = 0; // row of step t-1's first sequence in hk/ck (the initial state for t = 0)
       int off = B;  // row of step t's first sequence in hk/ck; its gates are at row off - B
@@ -307,6 +294,20 @@ public final class Lstm {
       }
     }
     System.arraycopy(hs[layers - 1], bh, out, 0, rows * H);
+  }
+
+  /**
+   * Layer k's input half of every step at once, Z = b_ih + b_hh + X W_ihᵀ over all rows into gates[k], and its
+   * initial state (h, c of layer k) into the first B rows of hs[k] / cs[k].
+   */
+  private void inputGates(int k, float[] xin, int xinOff, int in, int rows, float[] h, float[] c, int bh) {
+    int G = 4 * hiddenSize;
+    float[] gk = gates[k], bi = bIh[k].data, bhh = bHh[k].data;
+    for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
+    for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
+    Blas.get().sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
+    System.arraycopy(h, k * bh, hs[k], 0, bh);
+    System.arraycopy(c, k * bh, cs[k], 0, bh);
   }
 
   /** The packed batch sizes of sequences with these lengths, sorted longest first (see {@link #forwardPacked}). */
