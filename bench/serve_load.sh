@@ -6,7 +6,8 @@
 #
 #   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_LEVEL]        # default runs/serve-load 10
 #
-# Loopback only; every run is bounded (SECONDS per level, at most 20,000 requests, 2 s warm-up each).
+# Loopback only; every run is bounded (SECONDS per level, at most 20,000 requests, 2 s warm-up each). Each server
+# first runs lmhead serve's default 10 s warm-up (--warmup) before it listens; the committed tables predate it.
 # Missing models are created first (about 3 + 1 minutes of training, then the untrained V = 267,735 ones).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
