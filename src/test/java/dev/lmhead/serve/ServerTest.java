@@ -453,6 +453,14 @@ class ServerTest {
   }
 
   @Test
+  void answeredRequestsLeaveNoReadTimerQueued() throws Exception {
+    // the adaptive server has the default 10 s read timeout: a cancelled timer kept in the queue would still be there
+    for (int i = 0; i < 40; i++) assertEquals(200, post(adaptive, "/v1/next", "{\"context\": \"the meaning of\", \"k\": 3}").status());
+    assertEquals(400, post(adaptive, "/v1/next", "{\"context\": 5}").status());
+    assertEquals(0, adaptive.pendingReadTimers(), "read-timeout timers of answered requests still queued");
+  }
+
+  @Test
   void badRequestsKeepMemoryFlat() throws Exception {
     List<HttpRequest> bad = new ArrayList<>();
     badRequests().forEach(a -> {
