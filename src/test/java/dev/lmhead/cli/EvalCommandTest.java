@@ -24,7 +24,11 @@ class EvalCommandTest {
     assertEquals(0, plain.code(), plain.err());
     assertEquals(0, top.code(), top.err());
     JsonObject p = JsonParser.parseString(plain.out()).getAsJsonObject(), t = JsonParser.parseString(top.out()).getAsJsonObject();
-    assertEquals(p.get("ppl").getAsDouble(), t.get("ppl").getAsDouble(), 0.0, "--topk must not change the perplexity");
+    // the same computation, but not always the same bits: both evaluations run in this JVM, and the one-row LSTM
+    // step's dot products (SmallGemm.dots, reduceLanes) round differently before and after C2 compiles them
+    // (seen once in the full suite: 28.887443232 vs 28.887443129, 3.6e-9 relative)
+    double pp = p.get("ppl").getAsDouble(), tp = t.get("ppl").getAsDouble();
+    assertTrue(Double.isFinite(pp) && Math.abs(pp - tp) <= 1e-7 * pp, "--topk must not change the perplexity: " + pp + " vs " + tp);
     assertTrue(!p.has("topk"));
     JsonObject tk = t.getAsJsonObject("topk");
     assertEquals(4, tk.get("k").getAsInt());
