@@ -66,13 +66,13 @@ public class ServeLoad {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     waitHealthy(http, url);
     for (int c : clients) {
-      boolean raw = client.equals("socket");
-      if (raw) runSocket(url, path, bodies, c, warmup, maxRequests); // warm-up (JIT, buffers, connections)
-      else run(http, url + path, bodies, c, warmup, maxRequests);
+      String target = url + path, base = url, route = path;
+      java.util.function.Supplier<Client> make = client.equals("socket") ? () -> socketClient(base, route) : () -> jdkClient(http, target);
+      run(make, bodies, c, warmup, maxRequests); // warm-up (JIT, buffers, connections)
       for (int rep = 0; rep < repeat; rep++) {
         long[] h0 = health(http, url);
         long cpu0 = processCpuNanos();
-        Result r = raw ? runSocket(url, path, bodies, c, seconds, maxRequests) : run(http, url + path, bodies, c, seconds, maxRequests);
+        Result r = run(make, bodies, c, seconds, maxRequests);
         double clientCpu = (processCpuNanos() - cpu0) / 1e9 / r.seconds; // cores this load generator used
         long[] h1 = health(http, url);
         double perPass = (h1[1] - h0[1]) / (double) Math.max(1, h1[0] - h0[0]);
@@ -95,65 +95,54 @@ public class ServeLoad {
     double mean() { return Arrays.stream(lat).average().orElse(Double.NaN) / 1e6; }
   }
 
-  static Result run(HttpClient http, String url, List<String> bodies, int clients, double seconds, int maxRequests) throws Exception {
-    AtomicInteger issued = new AtomicInteger(), errors = new AtomicInteger();
-    long end = System.nanoTime() + (long) (seconds * 1e9);
-    List<long[]> lats = new ArrayList<>();
-    int[] counts = new int[clients];
-    String[] errMsg = new String[1];
-    Thread[] ts = new Thread[clients];
-    long t0 = System.nanoTime();
-    for (int c = 0; c < clients; c++) {
-      long[] mine = new long[maxRequests];
-      lats.add(mine);
-      int cid = c;
-      ts[c] = new Thread(() -> {
-        int count = 0;
-        while (System.nanoTime() < end) {
-          int i = issued.getAndIncrement();
-          if (i >= maxRequests) break;
-          String body = bodies.get((i * 7919 + cid) % bodies.size());
-          long s = System.nanoTime();
-          try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60));
-            if (url.endsWith("/health")) b.GET();
-            else b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
-            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) throw new RuntimeException("HTTP " + r.statusCode() + ": " + r.body());
-            mine[count++] = System.nanoTime() - s;
-          } catch (Exception e) {
-            errors.incrementAndGet();
-            synchronized (errMsg) { if (errMsg[0] == null) errMsg[0] = e.toString(); }
-          }
-        }
-        counts[cid] = count;
-      });
-      ts[c].start();
-    }
-    for (Thread t : ts) t.join();
-    double secs = (System.nanoTime() - t0) / 1e9;
-    int total = 0;
-    List<Long> all = new ArrayList<>();
-    for (int c = 0; c < clients; c++) {
-      for (int i = 0; i < counts[c]; i++) all.add(lats.get(c)[i]);
-      total += counts[c];
-    }
-    if (errMsg[0] != null) System.err.println("first error: " + errMsg[0]);
-    long[] lat = all.stream().mapToLong(Long::longValue).sorted().toArray();
-    return new Result(total, errors.get(), secs, lat);
+  /** One load-generating client (one thread): sends a request and checks its answer, throwing on any failure. */
+  interface Client {
+    void send(String body) throws Exception;
+
+    /** After a failure: drop what the failure may have left broken (a connection). */
+    default void reset() {}
   }
 
-  /** CPU time of this process (all threads), from the OS. */
-  static long processCpuNanos() {
-    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  /** java.net.http's HttpClient (--client jdk). */
+  static Client jdkClient(HttpClient http, String url) {
+    return body -> {
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60));
+      if (url.endsWith("/health")) b.GET();
+      else b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) throw new RuntimeException("HTTP " + r.statusCode() + ": " + r.body());
+    };
   }
 
-  /** The same closed loop as {@link #run} over raw keep-alive sockets (see the header). */
-  static Result runSocket(String url, String path, List<String> bodies, int clients, double seconds, int maxRequests) throws Exception {
+  /** A raw keep-alive socket (--client socket, see the header), opened on first use and after a failure. */
+  static Client socketClient(String url, String path) {
     URI u = URI.create(url);
     String host = u.getHost();
     int port = u.getPort() < 0 ? 80 : u.getPort();
     boolean get = path.endsWith("/health");
+    return new Client() {
+      Conn conn;
+
+      @Override
+      public void send(String text) throws Exception {
+        if (conn == null) conn = new Conn(host, port);
+        byte[] body = get ? new byte[0] : text.getBytes(StandardCharsets.UTF_8);
+        String head = (get ? "GET " : "POST ") + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n"
+            + (get ? "" : "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n") + "\r\n";
+        String answer = conn.exchange(head.getBytes(StandardCharsets.ISO_8859_1), body);
+        if (!answer.startsWith("{")) throw new RuntimeException("not a JSON object: " + answer.substring(0, Math.min(80, answer.length())));
+      }
+
+      @Override
+      public void reset() {
+        if (conn != null) conn.close();
+        conn = null;
+      }
+    };
+  }
+
+  /** CLIENTS threads, each with its own client, in a closed loop for SECONDS (at most MAX_REQUESTS in all). */
+  static Result run(java.util.function.Supplier<Client> newClient, List<String> bodies, int clients, double seconds, int maxRequests) throws Exception {
     AtomicInteger issued = new AtomicInteger(), errors = new AtomicInteger();
     long end = System.nanoTime() + (long) (seconds * 1e9);
     long[][] lats = new long[clients][];
@@ -164,29 +153,24 @@ public class ServeLoad {
     for (int c = 0; c < clients; c++) {
       long[] mine = lats[c] = new long[maxRequests];
       int cid = c;
+      Client client = newClient.get();
       ts[c] = new Thread(() -> {
         int count = 0;
-        Conn conn = null;
         while (System.nanoTime() < end) {
           int i = issued.getAndIncrement();
           if (i >= maxRequests) break;
+          String body = bodies.get((i * 7919 + cid) % bodies.size());
           long s = System.nanoTime();
           try {
-            if (conn == null) conn = new Conn(host, port);
-            byte[] body = get ? new byte[0] : bodies.get((i * 7919 + cid) % bodies.size()).getBytes(StandardCharsets.UTF_8);
-            String head = (get ? "GET " : "POST ") + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n"
-                + (get ? "" : "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n") + "\r\n";
-            String answer = conn.exchange(head.getBytes(StandardCharsets.ISO_8859_1), body);
-            if (!answer.startsWith("{")) throw new RuntimeException("not a JSON object: " + answer.substring(0, Math.min(80, answer.length())));
+            client.send(body);
             mine[count++] = System.nanoTime() - s;
           } catch (Exception e) {
             errors.incrementAndGet();
             synchronized (errMsg) { if (errMsg[0] == null) errMsg[0] = e.toString(); }
-            if (conn != null) conn.close();
-            conn = null;
+            client.reset();
           }
         }
-        if (conn != null) conn.close();
+        client.reset();
         counts[cid] = count;
       });
       ts[c].start();
@@ -200,6 +184,11 @@ public class ServeLoad {
     Arrays.sort(lat);
     if (errMsg[0] != null) System.err.println("first error: " + errMsg[0]);
     return new Result(total, errors.get(), secs, lat);
+  }
+
+  /** CPU time of this process (all threads), from the OS. */
+  static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   /** One keep-alive HTTP/1.1 connection: write a request, read one fixed-length (Content-Length) response. */
