@@ -5,7 +5,7 @@ import dev.lmhead.tensor.Parallel;
 import dev.lmhead.tensor.Vec;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -160,40 +160,81 @@ final class SmallGemm {
 
   private static void dots(int M, int N, int K, float[] a, int aOff, int lda, float[] w, int wOff, int ldw,
                            float[] c, int cOff, int ldc) {
-    int kv = K - K % VL;
-    VectorMask<Float> tail = S.indexInRange(kv, K);
     for (int m = 0; m < M; m++) {
       int ao = aOff + m * lda, co = cOff + m * ldc, n = 0;
-      for (; n + 4 <= N; n += 4) {
-        int w0 = wOff + n * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw;
-        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-        for (int k = 0; k < kv; k += VL) {
-          FloatVector x = FloatVector.fromArray(S, a, ao + k);
-          s0 = FloatVector.fromArray(S, w, w0 + k).fma(x, s0);
-          s1 = FloatVector.fromArray(S, w, w1 + k).fma(x, s1);
-          s2 = FloatVector.fromArray(S, w, w2 + k).fma(x, s2);
-          s3 = FloatVector.fromArray(S, w, w3 + k).fma(x, s3);
-        }
-        if (kv < K) {
-          FloatVector x = FloatVector.fromArray(S, a, ao + kv, tail);
-          s0 = FloatVector.fromArray(S, w, w0 + kv, tail).fma(x, s0);
-          s1 = FloatVector.fromArray(S, w, w1 + kv, tail).fma(x, s1);
-          s2 = FloatVector.fromArray(S, w, w2 + kv, tail).fma(x, s2);
-          s3 = FloatVector.fromArray(S, w, w3 + kv, tail).fma(x, s3);
-        }
-        c[co + n] += s0.reduceLanes(VectorOperators.ADD);
-        c[co + n + 1] += s1.reduceLanes(VectorOperators.ADD);
-        c[co + n + 2] += s2.reduceLanes(VectorOperators.ADD);
-        c[co + n + 3] += s3.reduceLanes(VectorOperators.ADD);
-      }
-      for (; n < N; n++) {
-        int w0 = wOff + n * ldw;
-        FloatVector s0 = FloatVector.zero(S);
-        for (int k = 0; k < kv; k += VL) s0 = FloatVector.fromArray(S, w, w0 + k).fma(FloatVector.fromArray(S, a, ao + k), s0);
-        if (kv < K) s0 = FloatVector.fromArray(S, w, w0 + kv, tail).fma(FloatVector.fromArray(S, a, ao + kv, tail), s0);
-        c[co + n] += s0.reduceLanes(VectorOperators.ADD);
-      }
+      for (; n + 4 <= N; n += 4) dots4(K, a, ao, w, wOff + n * ldw, ldw, c, co + n, 4);
+      if (n < N) dots4(K, a, ao, w, wOff + n * ldw, ldw, c, co + n, N - n);
     }
+  }
+
+  /**
+   * {@code c[co + j] += a·w_j} for the rows w_j = w[w0 + j·ldw ..] of W, j &lt; rows ≤ 4. A method of its own
+   * (not part of {@link #dots}) so that C2 inlines {@link #sum4} into it: a vector-valued call that is not
+   * inlined boxes its arguments.
+   */
+  private static void dots4(int K, float[] a, int ao, float[] w, int w0, int ldw, float[] c, int co, int rows) {
+    int kv = K - K % VL;
+    // rows < 4 (the last rows of W) repeat row 0, whose sums are then not stored
+    int w1 = rows > 1 ? w0 + ldw : w0, w2 = rows > 2 ? w0 + 2 * ldw : w0, w3 = rows > 3 ? w0 + 3 * ldw : w0;
+    FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+    for (int k = 0; k < kv; k += VL) {
+      FloatVector x = FloatVector.fromArray(S, a, ao + k);
+      s0 = FloatVector.fromArray(S, w, w0 + k).fma(x, s0);
+      s1 = FloatVector.fromArray(S, w, w1 + k).fma(x, s1);
+      s2 = FloatVector.fromArray(S, w, w2 + k).fma(x, s2);
+      s3 = FloatVector.fromArray(S, w, w3 + k).fma(x, s3);
+    }
+    if (kv < K) {
+      VectorMask<Float> tail = S.indexInRange(kv, K);
+      FloatVector x = FloatVector.fromArray(S, a, ao + kv, tail);
+      s0 = FloatVector.fromArray(S, w, w0 + kv, tail).fma(x, s0);
+      s1 = FloatVector.fromArray(S, w, w1 + kv, tail).fma(x, s1);
+      s2 = FloatVector.fromArray(S, w, w2 + kv, tail).fma(x, s2);
+      s3 = FloatVector.fromArray(S, w, w3 + kv, tail).fma(x, s3);
+    }
+    FloatVector r = sum4(s0, s1, s2, s3);
+    c[co] += r.lane(0);
+    if (rows > 1) c[co + 1] += r.lane(Q1);
+    if (rows > 2) c[co + 2] += r.lane(Q2);
+    if (rows > 3) c[co + 3] += r.lane(Q3);
+  }
+
+  // The lane sums of four vectors at once, in a fixed order of IEEE adds, blends and lane permutes: unlike
+  // reduceLanes(ADD), whose order differs between the interpreter and C2, the result does not depend on
+  // when the JIT compiles this code, so a request scored alone gives the same bits on its first call and
+  // its millionth. Two butterfly steps put the four vectors' partial sums into one vector (its quarters),
+  // then each quarter is summed in place; no slower than four reduceLanes (bench/LstmProbe.java 1).
+  /** Lanes holding the sums of s1, s2, s3 in {@link #sum4}'s result (s0's is lane 0). */
+  private static final int Q1 = VL / 2, Q2 = VL / 4, Q3 = 3 * VL / 4;
+  /** Lane i ↔ lane i XOR bit, for bit = VL/2, VL/4, VL/8, VL/16 (separate constants: C2 intrinsifies a shuffle it sees as a constant). */
+  private static final VectorShuffle<Float> SWAP_H = swap(VL / 2), SWAP_Q = swap(VL / 4), SWAP_8 = swap(VL / 8), SWAP_16 = swap(VL / 16);
+  /** The lanes whose index has bit VL/2 (HALF) or bit VL/4 (QUARTER) set. */
+  private static final VectorMask<Float> HALF = upper(VL / 2), QUARTER = upper(VL / 4);
+
+  /**
+   * One vector r with r[0] = Σ s0, r[{@link #Q1}] = Σ s1, r[{@link #Q2}] = Σ s2, r[{@link #Q3}] = Σ s3 (VL ≥ 4,
+   * a power of 2).
+   */
+  static FloatVector sum4(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
+    // halves: lane i of t01 is s0[i] + s0[i ^ VL/2] in the lower half, s1's pair sum in the upper half
+    FloatVector t01 = s0.blend(s1, HALF).add(s0.rearrange(SWAP_H).blend(s1.rearrange(SWAP_H), HALF));
+    FloatVector t23 = s2.blend(s3, HALF).add(s2.rearrange(SWAP_H).blend(s3.rearrange(SWAP_H), HALF));
+    // quarters: s0 (lanes 0..), s2 (VL/4..), s1 (VL/2..), s3 (3VL/4..), each as VL/4 partial sums
+    FloatVector u = t01.blend(t23, QUARTER).add(t01.rearrange(SWAP_Q).blend(t23.rearrange(SWAP_Q), QUARTER));
+    if (VL >= 8) u = u.add(u.rearrange(SWAP_8));
+    if (VL >= 16) u = u.add(u.rearrange(SWAP_16));
+    return u;
+  }
+
+  private static VectorShuffle<Float> swap(int bit) {
+    if (VL < 4 || VL > 16 || Integer.bitCount(VL) != 1) throw new IllegalStateException("vector length " + VL + " is not 4, 8 or 16");
+    return VectorShuffle.fromOp(S, j -> j ^ bit);
+  }
+
+  private static VectorMask<Float> upper(int bit) {
+    boolean[] m = new boolean[VL];
+    for (int j = 0; j < VL; j++) m[j] = (j & bit) != 0;
+    return VectorMask.fromArray(S, m, 0);
   }
 
   /** dst[j, i] = src[i, j] for src [rows, cols] row-major; blocked for cache locality. */

@@ -57,6 +57,60 @@ class SmallGemmTest {
     }
   }
 
+  /**
+   * The one-row product (a request served alone) sums each dot product's lanes in one fixed order, so its
+   * bits are those of a scalar emulation of that order on the first, interpreted call and after C2 has
+   * compiled it (with reduceLanes(ADD) they were not: the interpreter adds lanes in order, C2 as a tree).
+   */
+  @Test
+  void mulTransposedGivesTheSameBitsInterpretedAndCompiled() {
+    Rng rng = new Rng(6);
+    int N = 803, K = 200;
+    float[] a = TestData.gaussian(rng, K, 1), w = TestData.gaussian(rng, N * K, 0.1f), bias = TestData.gaussian(rng, N, 1);
+    float[] want = emulatedDots(a, w, bias, N, K);
+    float[] first = bias.clone();
+    SmallGemm.mulTransposed(1, N, K, a, 0, K, w, 0, K, first, 0, N);
+    assertArrayEquals(want, first, 0f, "first call");
+    float[] sa = TestData.gaussian(rng, 40, 1), sw = TestData.gaussian(rng, 9 * 40, 1), sc = new float[9];
+    for (int i = 0; i < 60_000; i++) SmallGemm.mulTransposed(1, 9, 40, sa, 0, 40, sw, 0, 40, sc, 0, 9);
+    float[] later = bias.clone();
+    SmallGemm.mulTransposed(1, N, K, a, 0, K, w, 0, K, later, 0, N);
+    assertArrayEquals(want, later, 0f, "after 60,000 calls");
+    assertArrayEquals(emulatedDots(sa, sw, new float[9], 9, 40), wholeDots(sa, sw, 9, 40), 0f, "small shape");
+  }
+
+  private static float[] wholeDots(float[] a, float[] w, int N, int K) {
+    float[] c = new float[N];
+    SmallGemm.mulTransposed(1, N, K, a, 0, K, w, 0, K, c, 0, N);
+    return c;
+  }
+
+  /** c + a·Wᵀ with SmallGemm's order: per output lane-wise FMA chains over k, then sum4's butterfly. */
+  private static float[] emulatedDots(float[] a, float[] w, float[] c, int N, int K) {
+    int vl = dev.lmhead.tensor.Vec.S.length();
+    float[] out = c.clone();
+    for (int n0 = 0; n0 < N; n0 += 4) {
+      float[][] s = new float[4][vl];
+      for (int j = 0; j < 4 && n0 + j < N; j++) {
+        for (int k = 0; k < K; k++) s[j][k % vl] = Math.fma(w[(n0 + j) * K + k], a[k], s[j][k % vl]);
+      }
+      float[] t01 = new float[vl], t23 = new float[vl], u = new float[vl];
+      int h = vl / 2, q = vl / 4;
+      for (int l = 0; l < vl; l++) {
+        t01[l] = (l & h) == 0 ? s[0][l] + s[0][l ^ h] : s[1][l] + s[1][l ^ h];
+        t23[l] = (l & h) == 0 ? s[2][l] + s[2][l ^ h] : s[3][l] + s[3][l ^ h];
+      }
+      for (int l = 0; l < vl; l++) u[l] = (l & q) == 0 ? t01[l] + t01[l ^ q] : t23[l] + t23[l ^ q];
+      for (int bit = q / 2; bit >= 1; bit /= 2) {
+        float[] v = u.clone();
+        for (int l = 0; l < vl; l++) u[l] = v[l] + v[l ^ bit];
+      }
+      int[] lane = {0, h, q, 3 * q};
+      for (int j = 0; j < 4 && n0 + j < N; j++) out[n0 + j] += u[lane[j]];
+    }
+    return out;
+  }
+
   @Test
   void sameBitsForAnyThreadCount() {
     Rng rng = new Rng(5);
