@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -376,38 +375,47 @@ public final class Lstm {
   /**
    * One batch row of one step: z (4H pre-activations at zOff) becomes the activated gates in place;
    * c_t = f c_{t-1} + i g, tanh(c_t) and h_t = o tanh(c_t) are written at their offsets.
+   *
+   * <p>As passes over arrays, one function each, rather than one loop calling sigmoid and tanh on vectors:
+   * C2 inlines within a budget of nodes per compiled method, and a vector-valued call it does not inline
+   * boxes every vector it passes (the whole cell then ran several times slower, in some JVM runs and not in
+   * others, depending on what got compiled first). A pass that is not inlined costs one call.
    */
   private static void cellForward(float[] z, int zOff, float[] cPrev, int cpOff, float[] cNew, int cnOff,
                                   float[] h, int hOff, float[] tc, int tOff, int H) {
-    int iO = zOff, fO = zOff + H, gO = zOff + 2 * H, oO = zOff + 3 * H;
+    Vec.sigmoidInPlace(z, zOff, 2 * H);     // i, f
+    Vec.tanhInPlace(z, zOff + 2 * H, H);    // g
+    Vec.sigmoidInPlace(z, zOff + 3 * H, H); // o
+    cellState(z, zOff, cPrev, cpOff, cNew, cnOff, tc, tOff, H);
+    Vec.tanhInPlace(tc, tOff, H);
+    gated(z, zOff + 3 * H, tc, tOff, h, hOff, H);
+  }
+
+  /** c_t = f c_{t-1} + i g from the activated gates, into cNew and (to be tanh'ed in place) tc. */
+  private static void cellState(float[] z, int zOff, float[] cPrev, int cpOff, float[] cNew, int cnOff,
+                                float[] tc, int tOff, int H) {
+    int iO = zOff, fO = zOff + H, gO = zOff + 2 * H;
     int j = 0;
     for (int ub = S.loopBound(H); j < ub; j += VL) {
-      FloatVector i = sigmoid(FloatVector.fromArray(S, z, iO + j));
-      FloatVector f = sigmoid(FloatVector.fromArray(S, z, fO + j));
-      FloatVector g = Vec.tanh(FloatVector.fromArray(S, z, gO + j));
-      FloatVector o = sigmoid(FloatVector.fromArray(S, z, oO + j));
-      FloatVector cv = f.mul(FloatVector.fromArray(S, cPrev, cpOff + j)).add(i.mul(g));
-      FloatVector tcv = Vec.tanh(cv);
-      i.intoArray(z, iO + j);
-      f.intoArray(z, fO + j);
-      g.intoArray(z, gO + j);
-      o.intoArray(z, oO + j);
+      FloatVector i = FloatVector.fromArray(S, z, iO + j), f = FloatVector.fromArray(S, z, fO + j);
+      FloatVector cv = f.mul(FloatVector.fromArray(S, cPrev, cpOff + j)).add(i.mul(FloatVector.fromArray(S, z, gO + j)));
       cv.intoArray(cNew, cnOff + j);
-      tcv.intoArray(tc, tOff + j);
-      o.mul(tcv).intoArray(h, hOff + j);
+      cv.intoArray(tc, tOff + j);
     }
     for (; j < H; j++) {
-      float i = sigmoid(z[iO + j]), f = sigmoid(z[fO + j]), g = Vec.tanh(z[gO + j]), o = sigmoid(z[oO + j]);
-      float cv = f * cPrev[cpOff + j] + i * g;
-      float tcv = Vec.tanh(cv);
-      z[iO + j] = i;
-      z[fO + j] = f;
-      z[gO + j] = g;
-      z[oO + j] = o;
+      float cv = z[fO + j] * cPrev[cpOff + j] + z[iO + j] * z[gO + j];
       cNew[cnOff + j] = cv;
-      tc[tOff + j] = tcv;
-      h[hOff + j] = o * tcv;
+      tc[tOff + j] = cv;
     }
+  }
+
+  /** h = o ⊙ tanh(c_t). */
+  private static void gated(float[] o, int oOff, float[] tc, int tOff, float[] h, int hOff, int H) {
+    int j = 0;
+    for (int ub = S.loopBound(H); j < ub; j += VL) {
+      FloatVector.fromArray(S, o, oOff + j).mul(FloatVector.fromArray(S, tc, tOff + j)).intoArray(h, hOff + j);
+    }
+    for (; j < H; j++) h[hOff + j] = o[oOff + j] * tc[tOff + j];
   }
 
   /**
@@ -455,10 +463,6 @@ public final class Lstm {
       dcRec[cOff + j] = dc * f;
     }
   }
-
-  private static FloatVector sigmoid(FloatVector x) { return Vec.sigmoid(x); }
-
-  private static float sigmoid(float x) { return Vec.sigmoid(x); }
 
   private static void checkLength(String what, float[] a, long need) {
     if (a == null || a.length < need) {
