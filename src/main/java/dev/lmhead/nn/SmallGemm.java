@@ -206,14 +206,18 @@ final class SmallGemm {
   // then each quarter is summed in place; no slower than four reduceLanes (bench/LstmProbe.java 1).
   /** Lanes holding the sums of s1, s2, s3 in {@link #sum4}'s result (s0's is lane 0). */
   private static final int Q1 = VL / 2, Q2 = VL / 4, Q3 = 3 * VL / 4;
-  /** Lane i ↔ lane i XOR bit, for bit = VL/2, VL/4, VL/8, VL/16 (separate constants: C2 intrinsifies a shuffle it sees as a constant). */
-  private static final VectorShuffle<Float> SWAP_H = swap(VL / 2), SWAP_Q = swap(VL / 4), SWAP_8 = swap(VL / 8), SWAP_16 = swap(VL / 16);
+  /**
+   * Lane i ↔ lane i XOR bit, for bit = VL/2, VL/4, ... VL/64 (separate constants: C2 intrinsifies a shuffle it
+   * sees as a constant; x86 has VL = 4, 8 or 16, the last two stages are for wider vectors).
+   */
+  private static final VectorShuffle<Float> SWAP_H = swap(VL / 2), SWAP_Q = swap(VL / 4), SWAP_8 = swap(VL / 8),
+      SWAP_16 = swap(VL / 16), SWAP_32 = swap(VL / 32), SWAP_64 = swap(VL / 64);
   /** The lanes whose index has bit VL/2 (HALF) or bit VL/4 (QUARTER) set. */
   private static final VectorMask<Float> HALF = upper(VL / 2), QUARTER = upper(VL / 4);
 
   /**
-   * One vector r with r[0] = Σ s0, r[{@link #Q1}] = Σ s1, r[{@link #Q2}] = Σ s2, r[{@link #Q3}] = Σ s3 (VL ≥ 4,
-   * a power of 2).
+   * One vector r with r[0] = Σ s0, r[{@link #Q1}] = Σ s1, r[{@link #Q2}] = Σ s2, r[{@link #Q3}] = Σ s3 (VL a power
+   * of 2 in [4, 64]).
    */
   static FloatVector sum4(FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3) {
     // halves: lane i of t01 is s0[i] + s0[i ^ VL/2] in the lower half, s1's pair sum in the upper half
@@ -223,11 +227,13 @@ final class SmallGemm {
     FloatVector u = t01.blend(t23, QUARTER).add(t01.rearrange(SWAP_Q).blend(t23.rearrange(SWAP_Q), QUARTER));
     if (VL >= 8) u = u.add(u.rearrange(SWAP_8));
     if (VL >= 16) u = u.add(u.rearrange(SWAP_16));
+    if (VL >= 32) u = u.add(u.rearrange(SWAP_32));
+    if (VL >= 64) u = u.add(u.rearrange(SWAP_64));
     return u;
   }
 
   private static VectorShuffle<Float> swap(int bit) {
-    if (VL < 4 || VL > 16 || Integer.bitCount(VL) != 1) throw new IllegalStateException("vector length " + VL + " is not 4, 8 or 16");
+    if (VL < 4 || VL > 64 || Integer.bitCount(VL) != 1) throw new IllegalStateException("vector length " + VL + " is not a power of 2 in [4, 64]");
     return VectorShuffle.fromOp(S, j -> j ^ bit);
   }
 
