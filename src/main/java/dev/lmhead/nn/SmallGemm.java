@@ -145,7 +145,7 @@ final class SmallGemm {
    * {@code C[M, N] += A[M, K] · Wᵀ} for W [N, K] row-major as stored: every output element is the dot product
    * of a row of A and a row of W. For the LSTM's recurrent product with one row (a request served alone),
    * where transposing W_hh into the layout of {@link #mul} would cost about as much as the
-   * product itself. Four rows of W per pass over a row of A, k in vector-wide lanes, each sum reduced once.
+   * product itself. Four rows of W per pass over a row of A, k in vector-wide lanes, the four sums reduced together in a fixed order ({@link #sum4}).
    */
   static void mulTransposed(int M, int N, int K, float[] a, int aOff, int lda, float[] w, int wOff, int ldw,
                             float[] c, int cOff, int ldc) {
