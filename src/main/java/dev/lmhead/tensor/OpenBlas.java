@@ -24,7 +24,19 @@ public final class OpenBlas implements Blas {
   private final MethodHandle coreName;
   private int threads = 1;
 
+  /**
+   * OpenBLAS's {@code OPENBLAS_THREAD_TIMEOUT} (its idle worker threads spin for 2^N cycles before they sleep;
+   * OpenBLAS's default is N = 28, about 0.1 s) set before the library loads, unless the environment already
+   * sets it ({@code -Dlmhead.blas.threadTimeout=}, empty: leave OpenBLAS's default). lmhead runs its own
+   * passes (softmax, LSTM cell) on the same cores right after each GEMM, and a spinning worker took a core
+   * from them: a [2048, 512] exp-sum pass after a 2-thread GEMM ran at 0.99 ns per element with the default
+   * against 0.42 without the GEMM and 0.55 with N = 4 (the GEMM itself unchanged); measured A/B figures in
+   * docs/blas.md.
+   */
+  static final String THREAD_TIMEOUT = System.getProperty("lmhead.blas.threadTimeout", "4");
+
   private OpenBlas() throws Throwable {
+    if (!THREAD_TIMEOUT.isEmpty()) setenvIfUnset("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
     org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
     SymbolLookup lib = SymbolLookup.libraryLookup("libopenblas_nolapack.so.0", Arena.global());
     Linker linker = Linker.nativeLinker();
@@ -43,6 +55,30 @@ public final class OpenBlas implements Blas {
         FunctionDescriptor.of(I));
     coreName = linker.downcallHandle(lib.find("openblas_get_corename").orElseThrow(),
         FunctionDescriptor.of(P));
+  }
+
+  /** libc {@code setenv(name, value, 0)}: the process environment that native code reads, kept if already set. */
+  private static void setenvIfUnset(String name, String value) throws Throwable {
+    Linker linker = Linker.nativeLinker();
+    MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    try (Arena a = Arena.ofConfined()) {
+      int rc = (int) setenv.invokeExact(a.allocateFrom(name), a.allocateFrom(value), 0);
+      if (rc != 0) throw new IllegalStateException("setenv(" + name + ") failed");
+    }
+  }
+
+  /** The value of an environment variable as native code sees it now (libc {@code getenv}), or null. */
+  static String nativeEnv(String name) {
+    Linker linker = Linker.nativeLinker();
+    MethodHandle getenv = linker.downcallHandle(linker.defaultLookup().find("getenv").orElseThrow(),
+        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment v = (MemorySegment) getenv.invokeExact(a.allocateFrom(name));
+      return v.equals(MemorySegment.NULL) ? null : v.reinterpret(4096).getString(0);
+    } catch (Throwable t) {
+      throw new IllegalStateException(t);
+    }
   }
 
   /** Loads the native library once; throws if it is unavailable on this platform. */

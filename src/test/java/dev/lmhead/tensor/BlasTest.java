@@ -49,6 +49,19 @@ class BlasTest {
     }
   }
 
+  /**
+   * OpenBLAS loads with a short worker spin time (OPENBLAS_THREAD_TIMEOUT, see OpenBlas.THREAD_TIMEOUT) unless
+   * the environment set one before: what the native library read is what libc's environment holds.
+   */
+  @Test
+  void openBlasLoadsWithTheShortThreadTimeoutUnlessTheEnvironmentSetsOne() {
+    OpenBlas.load();
+    String user = System.getenv("OPENBLAS_THREAD_TIMEOUT"); // the JVM's snapshot from before the load
+    String expected = user != null ? user : OpenBlas.THREAD_TIMEOUT.isEmpty() ? null : OpenBlas.THREAD_TIMEOUT;
+    assertEquals(expected, OpenBlas.nativeEnv("OPENBLAS_THREAD_TIMEOUT"));
+    assertEquals(null, OpenBlas.nativeEnv("LMHEAD_SURELY_UNSET_VARIABLE"));
+  }
+
   /** One GEMM problem laid out in padded, offset arrays. */
   private record Problem(boolean ta, boolean tb, int m, int n, int k, float alpha, float beta,
                          float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
