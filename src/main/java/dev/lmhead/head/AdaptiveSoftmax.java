@@ -119,8 +119,9 @@ public final class AdaptiveSoftmax implements OutputLayer {
   private int[] candIds = new int[0];      // top-k scratch
   private float[] candVals = new float[0];
   private long expansions;                 // rows expanded by the last topK, over all clusters
+  private final java.util.concurrent.atomic.AtomicLong scansRuledOut = new java.util.concurrent.atomic.AtomicLong();
   private boolean training = true;         // train(boolean): the bound statistics below are cached only in eval mode
-  private double[][] spread;               // per tail cluster {R, ‖ō‖} of outputSpread, or null (not cached)
+  private Spread[] spread;                 // per tail cluster, of outputSpread, or null (not cached)
 
   /**
    * A new head, initialised like PyTorch.
@@ -579,6 +580,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
     headLogProb(hidden, n);
     float[] zNorm = new float[n];
     expansions = 0;
+    scansRuledOut.set(0);
     int[] ids = new int[n * k];
     float[] vals = new float[n * k];
     int[] size = new int[n];
@@ -591,8 +593,8 @@ public final class AdaptiveSoftmax implements OutputLayer {
     });
     for (int c = 0; c < clusters; c++) {
       final int cl = shortlist + c, base = bounds[c];
-      double[] sm = spread(c);
-      double spread = sm[0], scale = sm[0] + sm[1], logO = Math.log(osz[c]);
+      Spread sm = spread(c);
+      double spread = sm.radius(), scale = sm.radius() + sm.meanNorm(), logO = Math.log(osz[c]);
       projectionNorms(hidden, n, c, zNorm);
       for (int r = 0; r < n; r++) {
         int last = r * k + k - 1;
@@ -613,7 +615,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
       candVals = Workspace.grow(candVals, (long) block * k);
       for (int b0 = 0; b0 < m; b0 += block) {
         int rows = Math.min(block, m - b0), from = start[c] + b0;
-        expandCluster(hidden, c, from, rows, k, ids, vals, size);
+        expandCluster(hidden, c, from, rows, k, ids, vals, size, sm, zNorm);
       }
     }
     return new TopK(n, k, ids, vals);
@@ -624,6 +626,12 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * often the bound failed to rule a cluster out. A diagnostic for benchmarks and tests.
    */
   public long lastTopKExpansions() { return expansions; }
+
+  /**
+   * Of the {@link #lastTopKExpansions} in the last {@link #topK} call, those whose cluster normaliser was never
+   * computed because no word of the cluster could enter the row's top k (the scan in {@link #expandCluster}).
+   */
+  public long lastTopKScansRuledOut() { return scansRuledOut.get(); }
 
   /**
    * Evaluation mode caches the top-k bound's weight statistics ({@link #outputSpread}, one pass over every
@@ -637,17 +645,20 @@ public final class AdaptiveSoftmax implements OutputLayer {
     this.training = training;
   }
 
+  /** R = max_j ‖o_j − ō‖, ‖ō‖ and ō of the rows o_j of a cluster's output embeddings. */
+  private record Spread(double radius, double meanNorm, double[] mean) {}
+
   /** {@link #outputSpread} of cluster c: cached in evaluation mode, recomputed per call in training mode. */
-  private double[] spread(int c) {
+  private Spread spread(int c) {
     if (training) return outputSpread(c);
-    double[][] s = spread;
-    if (s == null) spread = s = new double[clusters][];
+    Spread[] s = spread;
+    if (s == null) spread = s = new Spread[clusters];
     if (s[c] == null) s[c] = outputSpread(c);
     return s[c];
   }
 
-  /** {R, ‖ō‖}: R = max_j ‖o_j − ō‖ over the rows o_j of cluster c's output embeddings, ō their mean. */
-  private double[] outputSpread(int c) {
+  /** {@link Spread} of cluster c's output embeddings. */
+  private Spread outputSpread(int c) {
     int h = hsz[c], o = osz[c];
     float[] w = tailOut[c].data;
     double[] mean = new double[h];
@@ -661,7 +672,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
     }
     double mn = 0;
     for (int q = 0; q < h; q++) mn += mean[q] * mean[q];
-    return new double[] {Math.sqrt(best), Math.sqrt(mn)};
+    return new Spread(Math.sqrt(best), Math.sqrt(mn), mean);
   }
 
   /** out[r] = ‖P_c · hidden_r‖ for every row, computed in row chunks through the {@code p} buffer. */
@@ -682,17 +693,39 @@ public final class AdaptiveSoftmax implements OutputLayer {
     }
   }
 
-  /** Merges cluster c's best words into the lists of rows order[from .. from+rows). */
-  private void expandCluster(float[] hidden, int c, int from, int rows, int k, int[] ids, float[] vals, int[] size) {
-    int o = osz[c], base = bounds[c], cl = shortlist + c, kc = Math.min(k, o);
+  /**
+   * Merges cluster c's best words into the lists of rows order[from .. from+rows). A row whose list is full
+   * first scans its tail logits u for a word that could enter it: by Jensen lse(u) ≥ log osz + mean(u), and
+   * mean(u) = z·ō (z = P_c·h, ō the mean output embedding), so a word w can enter only if
+   * clusterLp + u_w − log osz − z·ō reaches the row's k-th best; when none can (the cluster bound of
+   * {@link #topK} is looser: it bounds max(u) by R·‖z‖), the row's normaliser, an exp over all osz logits,
+   * is not computed at all.
+   */
+  private void expandCluster(float[] hidden, int c, int from, int rows, int k, int[] ids, float[] vals, int[] size,
+                             Spread sm, float[] zNorm) {
+    int o = osz[c], h = hsz[c], base = bounds[c], cl = shortlist + c, kc = Math.min(k, o);
     int[] ord = order;
+    double logO = Math.log(o), scale = sm.radius() + sm.meanNorm();
+    double[] mean = sm.mean();
     tailLogits(hidden, c, from, rows);
+    float[] z = p;
     Parallel.forRange(rows, 8, (a, b) -> {
       int[] mergedIds = new int[k];
       float[] mergedVals = new float[k];
+      long ruledOut = 0;
       for (int j = a; j < b; j++) {
         int r = ord[from + j], off = j * o, co = j * k, ro = r * k;
-        float negLse = -Vec.logSumExp(u, off, o), clusterLp = head[r * headSize + cl];
+        float clusterLp = head[r * headSize + cl];
+        if (size[r] == k) {
+          double zm = 0;
+          for (int q = 0; q < h; q++) zm += z[j * h + q] * mean[q];
+          float kth = vals[ro + k - 1];
+          // slack far above the float rounding of u, of its lse and of the log-probs compared (as in topK)
+          double slack = 1e-4 * (1 + scale * zNorm[r] + logO + Math.abs(clusterLp) + Math.abs(kth));
+          float t = (float) (kth - clusterLp + logO + zm - slack);
+          if (Vec.nextAbove(u, off, 0, o, t) == o) { ruledOut++; continue; }
+        }
+        float negLse = -Vec.logSumExp(u, off, o);
         TopK.selectRow(u, off, o, kc, candIds, candVals, co);
         for (int q = 0; q < kc; q++) {
           candIds[co + q] += base;
@@ -700,6 +733,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
         }
         size[r] = TopK.merge(ids, vals, ro, size[r], k, candIds, candVals, co, kc, mergedIds, mergedVals);
       }
+      scansRuledOut.addAndGet(ruledOut);
     });
   }
 }

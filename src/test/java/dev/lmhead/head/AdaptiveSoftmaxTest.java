@@ -84,6 +84,51 @@ class AdaptiveSoftmaxTest {
   }
 
   /**
+   * A cluster that its bound could not rule out is expanded, but a row whose top-k list is full first scans
+   * the cluster's logits against the Jensen bound (lse ≥ log osz + mean) and skips the normaliser when no word
+   * can enter: on random weights most expansions end there. The result must stay the exact top k, when
+   * tail words do win too (a cluster made likely through the head bias), in training and evaluation mode.
+   */
+  @Test
+  void topKScanRulesOutExpandedRowsAndStaysExact() {
+    int v = 3000, d = 24, n = 64;
+    for (boolean likelyTail : new boolean[] {false, true}) {
+      for (boolean eval : new boolean[] {true, false}) {
+        AdaptiveSoftmax h = new AdaptiveSoftmax(d, v, new int[] {200, 1000}, 2.0, true, new Rng(21));
+        // sharper tails than the default initialisation: their spread R·‖z‖ exceeds log osz, so the cluster
+        // bound cannot rule them out, while their many words still rarely beat the shortlist's best
+        for (var t : h.tailOut) for (int i = 0; i < t.data.length; i++) t.data[i] *= 6;
+        if (likelyTail) h.headBias.data[200] = 4f; // cluster 0 (words 200..999) often holds top words
+        h.train(!eval);
+        long expanded = 0, ruledOut = 0;
+        int tailWins = 0;
+        String what = "likelyTail " + likelyTail + ", eval " + eval;
+        for (int k : new int[] {1, 10}) {
+          float[] x = TestData.gaussian(new Rng(30 + k), n * d, 1.0);
+          float[] lp = new float[n * v];
+          h.logProb(x, n, lp);
+          TopK top = h.topK(x, n, k);
+          assertTrue(h.lastTopKScansRuledOut() <= h.lastTopKExpansions(), what + ", k " + k);
+          expanded += h.lastTopKExpansions();
+          ruledOut += h.lastTopKScansRuledOut();
+          for (int r = 0; r < n; r++) {
+            int[] ids = new int[k];
+            float[] vals = new float[k];
+            TopK.selectRow(lp, r * v, v, k, ids, vals, 0);
+            for (int j = 0; j < k; j++) {
+              assertEquals(ids[j], top.id(r, j), what + ", k " + k + ": row " + r + " rank " + j + " id");
+              HeadContract.assertFiniteClose(vals[j], top.logProb(r, j), 2e-5, what + ", k " + k + ": row " + r + " rank " + j);
+              if (ids[j] >= 200) tailWins++;
+            }
+          }
+        }
+        assertTrue(ruledOut > 0, what + ": the scan must rule out some of the " + expanded + " expanded rows");
+        if (likelyTail) assertTrue(tailWins > 0 && ruledOut < expanded, what + ": tail words must win in some rows (" + tailWins + ", " + ruledOut + " of " + expanded + " ruled out)");
+      }
+    }
+  }
+
+  /**
    * Evaluation mode caches the bound's weight statistics; a mode change drops them. A flat cluster (zero
    * output embeddings, R = 0) is skipped; its embeddings are then made sharp, so that its words win: the
    * top-k must see them whether the weights changed in training mode between two evaluation-mode calls
