@@ -29,14 +29,20 @@ public final class OpenBlas implements Blas {
    * OpenBLAS's default is N = 28, about 0.1 s) set before the library loads, unless the environment already
    * sets it ({@code -Dlmhead.blas.threadTimeout=}, empty: leave OpenBLAS's default). lmhead runs its own
    * passes (softmax, LSTM cell) on the same cores right after each GEMM, and a spinning worker took a core
-   * from them: a [2048, 512] exp-sum pass after a 2-thread GEMM ran at 0.99 ns per element with the default
-   * against 0.42 without the GEMM and 0.55 with N = 4 (the GEMM itself unchanged); measured A/B figures in
+   * from them: a [2048, 512] exp-sum pass after a 2-thread GEMM ran at 0.84-2.11 ns per element with the default
+   * against 0.42 without the GEMM and 0.51-0.55 with N = 4 (the GEMM itself unchanged); measured A/B figures in
    * docs/blas.md.
    */
   static final String THREAD_TIMEOUT = System.getProperty("lmhead.blas.threadTimeout", "4");
 
   private OpenBlas() throws Throwable {
-    if (!THREAD_TIMEOUT.isEmpty()) setenvIfUnset("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
+    if (!THREAD_TIMEOUT.isEmpty()) {
+      try {
+        setenvIfUnset("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
+      } catch (Throwable t) {
+        // a libc without setenv only costs speed: OpenBLAS then loads with its own default
+      }
+    }
     org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
     SymbolLookup lib = SymbolLookup.libraryLookup("libopenblas_nolapack.so.0", Arena.global());
     Linker linker = Linker.nativeLinker();
