@@ -26,7 +26,7 @@ public final class ServeCommand implements Callable<Integer> {
   int port;
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String host;
-  @Option(names = "--threads", description = "Compute threads of the model (default: 1: the batcher runs one forward pass at a time and the HTTP handlers need the other cores; measured 1.8-2.7x the requests/s of 2 threads on a 2-core machine).")
+  @Option(names = "--threads", description = "Compute threads of the model (default: 1: the batcher runs one forward pass at a time and the HTTP handlers need the other cores; on a 2-core machine 2 threads served 1.8-2.7x fewer requests/s while OpenBLAS workers spun between products, and no more once they sleep).")
   Integer threads;
   @Option(names = "--http-threads", defaultValue = "128", description = "HTTP handler threads: requests in flight at once (default: ${DEFAULT-VALUE}).")
   int httpThreads;
