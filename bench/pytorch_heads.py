@@ -40,6 +40,7 @@ def parse():
     ap.add_argument("--div-value", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup-seconds", type=float, default=0.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--max-seconds", type=float, default=20.0)
     ap.add_argument("--max-block-bytes", type=int, default=1 << 30)
@@ -91,9 +92,10 @@ def zipf(v, n, gen):
     return torch.multinomial(p / p.sum(), n, replacement=True, generator=gen)
 
 
-def timed(fn, warmup, repeats, max_seconds):
+def timed(fn, warmup, repeats, max_seconds, warmup_seconds=0.0):
     """lmhead's rule: the first call is a warm-up (or the only run when it alone exceeds the budget);
-    more warm-up calls while they used under half the budget, timed calls until the budget is used."""
+    more warm-up calls until there are `warmup` of them and they took `warmup_seconds`, while they used
+    under half the budget; timed calls until the budget is used."""
     t = time.perf_counter()
     fn()
     first = time.perf_counter() - t
@@ -102,7 +104,7 @@ def timed(fn, warmup, repeats, max_seconds):
         return [first], f"1 run: the first call took {first:.1f} s (> --max-seconds {max_seconds:.0f})"
     warm = first
     w = 1
-    while w < warmup and warm < max_seconds / 2:
+    while (w < warmup or warm < warmup_seconds) and warm < max_seconds / 2:
         t = time.perf_counter()
         fn()
         warm += time.perf_counter() - t
@@ -195,7 +197,7 @@ def main():
 
         ops = {"train": train, "loss": loss, "logprob": logprob, "top1": topk(1), "top10": topk(10)}
         for op in [s for s in a.ops.split(",") if s]:
-            times, note = timed(ops[op], a.warmup, a.repeats, a.max_seconds)
+            times, note = timed(ops[op], a.warmup, a.repeats, a.max_seconds, a.warmup_seconds)
             st = sorted(times)
             med = st[len(st) // 2] if len(st) % 2 else (st[len(st) // 2 - 1] + st[len(st) // 2]) / 2
             blocked = block_note if (name == "full" or op in ("logprob", "top10")) else ""

@@ -42,7 +42,10 @@ import java.util.function.Consumer;
  * {@code train} runs with the head in training mode, the other ops in evaluation mode
  * ({@link OutputLayer#train}), as scoring and serving run it: what a head caches from its weights there
  * (the adaptive softmax's top-k bound statistics) is computed in the first, untimed call.
- * Each (head, V, d, op) cell runs {@code warmup} untimed calls, then up to {@code repeats} timed
+ * Each (head, V, d, op) cell runs untimed calls until it has made {@code warmup} of them and they have
+ * taken {@link Options#warmupSeconds} (the JIT needs time, not calls: an adaptive top-1 at V = 33,278,
+ * d = 256, N = 2,048 ran its calls 2-6 at 16-116 ms and reached its steady 12.5-13 ms only after about
+ * 60 calls, 0.9 s), then up to {@code repeats} timed
  * calls; the median, min and max seconds per call are kept and tokens/s = N / median. A cell stops
  * warming up once warm-up calls have used half of {@link Options#maxSeconds} and stops repeating once
  * its timed calls have used all of it (at least one warm-up and one timed call); a call whose first
@@ -88,11 +91,11 @@ public final class HeadBench {
    */
   public record Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
                         int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed,
-                        String mosBase) {
-    /** Options with full-softmax MoS components. */
+                        String mosBase, double warmupSeconds) {
+    /** Options with full-softmax MoS components and no minimum warm-up time (only {@code warmup} calls). */
     public Options(List<String> heads, int[] vocabs, int[] dims, int rows, int warmup, int repeats,
                    int[] cutoffs, double divValue, int experts, double maxSeconds, long maxBlockBytes, long seed) {
-      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, MixtureOfSoftmaxes.MOS_BASE.defaultValue());
+      this(heads, vocabs, dims, rows, warmup, repeats, cutoffs, divValue, experts, maxSeconds, maxBlockBytes, seed, MixtureOfSoftmaxes.MOS_BASE.defaultValue(), 0);
     }
 
     public Options {
@@ -107,6 +110,7 @@ public final class HeadBench {
       for (int d : dims) if (d < 1) throw new IllegalArgumentException("--dim must be >= 1, got " + d);
       if (rows < 1) throw new IllegalArgumentException("--rows must be >= 1, got " + rows);
       if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+      if (!(warmupSeconds >= 0)) throw new IllegalArgumentException("--warmup-seconds must be >= 0, got " + warmupSeconds);
       if (repeats < 1) throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
       if (!(maxSeconds > 0)) throw new IllegalArgumentException("--max-seconds must be > 0, got " + maxSeconds);
       if (maxBlockBytes < 4096) throw new IllegalArgumentException("--max-block-mb is too small");
@@ -330,12 +334,7 @@ public final class HeadBench {
       note = join(note, String.format("1 run: the first call took %.1f s (> --max-seconds %.0f)", first, o.maxSeconds()));
       alloc0 = -1;
     } else {
-      double warmTime = first;
-      for (int w = 1; w < o.warmup() && warmTime < o.maxSeconds() / 2; w++) {
-        long s = System.nanoTime();
-        call.call();
-        warmTime += (System.nanoTime() - s) / 1e9;
-      }
+      warmUp(call::call, System::nanoTime, first, o);
       alloc0 = threads.getTotalThreadAllocatedBytes();
       double spent = 0;
       for (int r = 0; r < o.repeats() && (r == 0 || spent < o.maxSeconds()); r++) {
@@ -354,6 +353,26 @@ public final class HeadBench {
     Limit limit = rates == null ? Limit.NONE : Limit.of(GemmProfile.record(call::call), rates, 4.0 * parameterCount(params));
     return new Result(name, v, d, op, "ok", s.length, median, s[0], s[s.length - 1], n / median,
         allocMb, retainedMb, stateMb, note, limit);
+  }
+
+  /**
+   * The untimed calls after a cell's first one: until {@code warmup} calls (the first included) have been made and
+   * they have taken {@link Options#warmupSeconds}, but never past half of {@link Options#maxSeconds}.
+   *
+   * @param firstSeconds what the first call took
+   * @param nanos the clock
+   * @return the number of warm-up calls, the first included
+   */
+  static int warmUp(Runnable call, java.util.function.LongSupplier nanos, double firstSeconds, Options o) {
+    double warmTime = firstSeconds;
+    int calls = 1;
+    while ((calls < o.warmup() || warmTime < o.warmupSeconds()) && warmTime < o.maxSeconds() / 2) {
+      long s = nanos.getAsLong();
+      call.run();
+      warmTime += (nanos.getAsLong() - s) / 1e9;
+      calls++;
+    }
+    return calls;
   }
 
   /**
@@ -416,7 +435,7 @@ public final class HeadBench {
    */
   static void warmJit(Options o) {
     Options tiny = new Options(o.heads(), new int[] {500}, new int[] {16}, 64, 0, 1, new int[0], o.divValue(),
-        o.experts(), 1, o.maxBlockBytes(), o.seed(), o.mosBase());
+        o.experts(), 1, o.maxBlockBytes(), o.seed(), o.mosBase(), 0);
     Inputs in = inputs(500, 16, 64, o.seed());
     for (int i = 0; i < 20; i++) {
       for (String name : o.heads()) {
@@ -457,6 +476,7 @@ public final class HeadBench {
           "--targets", t.toString(), "--hidden", h.toString(), "--heads", String.join(",", heads),
           "--cutoffs", Arrays.stream(cut).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(",")),
           "--div-value", "" + o.divValue(), "--threads", "" + Parallel.threads(), "--warmup", "" + o.warmup(),
+          "--warmup-seconds", "" + o.warmupSeconds(),
           "--repeats", "" + o.repeats(), "--max-seconds", "" + o.maxSeconds(), "--max-block-bytes", "" + o.maxBlockBytes(),
           "--seed", "" + o.seed()));
       JsonObject j = peer.runHeads(args, Parallel.threads(), 3600);

@@ -329,8 +329,8 @@ public final class HeadBenchReport {
     b.append(String.format("lmhead bench heads: N=%d rows, Zipf(s=1) targets, gaussian hidden states; %d threads; %s BLAS, sgemm %.0f GFLOP/s"
         + " on [2048,512]x[512,33278]%s", options.rows(), threads, blas, gemmGflops,
         Double.isNaN(squareGflops) ? "" : String.format(", %.0f GFLOP/s on a 2048³ square", squareGflops)));
-    b.append(String.format("; warm-up %d, up to %d timed runs per cell (budget %.0f s); median tokens/s = N / median seconds per call",
-        options.warmup(), options.repeats(), options.maxSeconds()));
+    b.append(String.format("; warm-up %d call%s and >= %.1f s, up to %d timed runs per cell (budget %.0f s); median tokens/s = N / median seconds per call",
+        options.warmup(), options.warmup() == 1 ? "" : "s", options.warmupSeconds(), options.repeats(), options.maxSeconds()));
     return b.toString();
   }
 
@@ -534,6 +534,7 @@ public final class HeadBenchReport {
     opt.add("dim", gson.toJsonTree(options.dims()));
     opt.addProperty("rows", options.rows());
     opt.addProperty("warmup", options.warmup());
+    opt.addProperty("warmup_seconds", options.warmupSeconds());
     opt.addProperty("repeats", options.repeats());
     opt.addProperty("max_seconds", options.maxSeconds());
     opt.addProperty("max_block_bytes", options.maxBlockBytes());

@@ -34,6 +34,8 @@ public final class BenchHeadsCommand implements Callable<Integer> {
   int rows;
   @Option(names = "--warmup", defaultValue = "1", description = "Untimed calls per cell (default: ${DEFAULT-VALUE}).")
   int warmup;
+  @Option(names = "--warmup-seconds", defaultValue = "1", description = "Also keep warming up until the untimed calls of a cell have taken this long, capped at half of --max-seconds: the JIT compiles a cell's code paths after tens of calls, not one (default: ${DEFAULT-VALUE}).")
+  double warmupSeconds;
   @Option(names = "--repeats", defaultValue = "5", description = "Timed calls per cell; median, min and max reported (default: ${DEFAULT-VALUE}).")
   int repeats;
   @Option(names = "--max-seconds", defaultValue = "20", description = "Time budget of one cell's timed calls; a call whose first run takes over half of it is measured once (default: ${DEFAULT-VALUE}).")
@@ -81,10 +83,11 @@ public final class BenchHeadsCommand implements Callable<Integer> {
       if (!given("--rows")) rows = 512;
       if (!given("--repeats")) repeats = 2;
       if (!given("--max-seconds")) maxSeconds = 2;
+      if (!given("--warmup-seconds")) warmupSeconds = 0.2;
     }
     if (maxBlockMb < 1) throw new IllegalArgumentException("--max-block-mb must be >= 1, got " + maxBlockMb);
     HeadBench.Options o = new HeadBench.Options(List.copyOf(heads), vocab, dim, rows, warmup, repeats, cutoffs, divValue,
-        experts, maxSeconds, maxBlockMb << 20, seed, mosBase);
+        experts, maxSeconds, maxBlockMb << 20, seed, mosBase, warmupSeconds);
     for (int v : vocab) o.cutoffsFor(v); // fail early on cutoffs that do not fit a V
     System.err.printf("lmhead bench heads: heads %s, V %s, d %s, N %d%n", heads, Arrays.toString(vocab), Arrays.toString(dim), rows);
     HeadBenchReport rep = HeadBench.run(o, peers, true, line -> System.err.println(line));

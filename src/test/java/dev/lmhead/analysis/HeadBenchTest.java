@@ -164,6 +164,33 @@ class HeadBenchTest {
     assertTrue(4L * small * 267735 <= 64L << 20 && small >= 1);
   }
 
+  /**
+   * The warm-up runs until both its call count and its seconds are reached, never past half the budget, on a fake
+   * clock that advances 10 ms per call (no real time measured).
+   */
+  @Test
+  void warmUpRunsForItsCallsAndItsSecondsWithinHalfTheBudget() {
+    long[] now = {0};
+    int[] calls = {0};
+    Runnable call = () -> { calls[0]++; now[0] += 10_000_000L; };
+    java.util.function.LongSupplier clock = () -> now[0];
+    java.util.function.ToIntBiFunction<Integer, double[]> warm = (count, secs) -> {
+      calls[0] = 0;
+      HeadBench.Options o = new HeadBench.Options(List.of("full"), new int[] {500}, new int[] {16}, 64, count, 1, new int[0], 4.0, 5,
+          secs[1], 1L << 30, 1, "full", secs[0]);
+      int n = HeadBench.warmUp(call, clock, 0.010, o);
+      assertEquals(n - 1, calls[0], "the first call is counted, not repeated");
+      return n;
+    };
+    assertEquals(1, warm.applyAsInt(1, new double[] {0, 20}), "one call, no seconds: only the first");
+    assertEquals(5, warm.applyAsInt(5, new double[] {0, 20}), "calls alone");
+    assertEquals(30, warm.applyAsInt(1, new double[] {0.295, 20}), "0.295 s of 10-ms calls");
+    assertEquals(40, warm.applyAsInt(40, new double[] {0.295, 20}), "the count wins when it takes longer");
+    assertEquals(13, warm.applyAsInt(1, new double[] {5, 0.25}), "capped at half the 0.25-s budget");
+    assertThrows(IllegalArgumentException.class, () -> new HeadBench.Options(List.of("full"), new int[] {500}, new int[] {16}, 64, 1, 1,
+        new int[0], 4.0, 5, 1, 1L << 30, 1, "full", Double.NaN));
+  }
+
   @Test
   void badOptionsNameTheFlag() {
     var e = assertThrows(IllegalArgumentException.class, () -> new HeadBench.Options(List.of("nope"), new int[] {500},

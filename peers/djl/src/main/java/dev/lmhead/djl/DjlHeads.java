@@ -52,6 +52,7 @@ public final class DjlHeads {
     def.put("div-value", "4.0");
     def.put("threads", Peer.cpuCount());
     def.put("warmup", "1");
+    def.put("warmup-seconds", "0");
     def.put("repeats", "3");
     def.put("max-seconds", "20.0");
     def.put("max-block-bytes", "" + (1L << 30));
@@ -60,6 +61,7 @@ public final class DjlHeads {
     Peer.Args a = new Peer.Args("DjlHeads", argv, def, List.of());
     int n = a.i("rows"), v = a.i("vocab"), d = a.i("dim"), threads = a.i("threads");
     int warmup = a.i("warmup"), repeats = a.i("repeats");
+    double warmupSeconds = a.d("warmup-seconds");
     double maxSeconds = a.d("max-seconds"), minGflops = a.d("min-gflops"), divValue = a.d("div-value");
     long seed = a.l("seed");
     List<String> ops = a.list("ops");
@@ -102,7 +104,7 @@ public final class DjlHeads {
         try (NDManager hm = m.newSubManager()) {
           Map<String, Runnable> fns = ops(engine, hm, name, v, d, cutoffs, divValue, h, y, blocks);
           for (String op : ops) {
-            Peer.Timing t = Peer.timed(fns.get(op), warmup, repeats, maxSeconds);
+            Peer.Timing t = Peer.timed(fns.get(op), warmup, warmupSeconds, repeats, maxSeconds);
             List<Double> st = new ArrayList<>(t.times());
             st.sort(null);
             double med = Peer.median(st);

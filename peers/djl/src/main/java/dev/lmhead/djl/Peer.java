@@ -191,16 +191,17 @@ final class Peer {
 
   /**
    * lmhead's rule: the first call is a warm-up (or the only run when it alone exceeds the budget); more
-   * warm-up calls while they used under half the budget, then timed calls until the budget is used.
+   * warm-up calls until there are {@code warmup} of them and they took {@code warmupSeconds}, while they used
+   * under half the budget; then timed calls until the budget is used.
    * Every call runs in its own {@link NDScope}, so the arrays it creates are freed when it returns.
    */
-  static Timing timed(Runnable fn, int warmup, int repeats, double maxSeconds) {
+  static Timing timed(Runnable fn, int warmup, double warmupSeconds, int repeats, double maxSeconds) {
     double first = time(fn);
     if (first > maxSeconds) {
       return new Timing(List.of(first), String.format("1 run: the first call took %.1f s (> --max-seconds %.0f)", first, maxSeconds));
     }
     double warm = first;
-    for (int w = 1; w < warmup && warm < maxSeconds / 2; w++) warm += time(fn);
+    for (int w = 1; (w < warmup || warm < warmupSeconds) && warm < maxSeconds / 2; w++) warm += time(fn);
     List<Double> times = new ArrayList<>();
     double spent = 0;
     String note = "";
