@@ -213,6 +213,48 @@ public final class Vec {
     return to;
   }
 
+  /** Number of groups {@link #groupMaxima} splits a slice into: 8 vector lengths (128 with AVX-512, 64 with AVX2). */
+  public static final int GROUPS = 8 * L;
+
+  /**
+   * The maximum of each of {@link #GROUPS} disjoint groups that together hold every element of the slice, into
+   * {@code out[0 .. GROUPS)}: group j·L + l holds the elements at offsets i with (i / L) mod 8 = j and i mod L = l
+   * (one vectorised pass with eight running lane-wise maxima). A NaN element makes its group's maximum NaN.
+   * The k-th largest group maximum is a lower bound of the k-th largest element (k groups reach it, each through an
+   * element of its own), which {@code TopK.selectRow} uses as a first threshold.
+   *
+   * @throws IllegalArgumentException when n &lt; GROUPS (a group would be empty)
+   */
+  public static void groupMaxima(float[] a, int off, int n, float[] out) {
+    if (n < GROUPS) throw new IllegalArgumentException("groupMaxima needs at least " + GROUPS + " elements, got " + n);
+    FloatVector m0 = FloatVector.fromArray(S, a, off), m1 = FloatVector.fromArray(S, a, off + L),
+        m2 = FloatVector.fromArray(S, a, off + 2 * L), m3 = FloatVector.fromArray(S, a, off + 3 * L),
+        m4 = FloatVector.fromArray(S, a, off + 4 * L), m5 = FloatVector.fromArray(S, a, off + 5 * L),
+        m6 = FloatVector.fromArray(S, a, off + 6 * L), m7 = FloatVector.fromArray(S, a, off + 7 * L);
+    int i = GROUPS;
+    for (int ub = n - GROUPS; i <= ub; i += GROUPS) {
+      int o = off + i;
+      m0 = m0.max(FloatVector.fromArray(S, a, o));
+      m1 = m1.max(FloatVector.fromArray(S, a, o + L));
+      m2 = m2.max(FloatVector.fromArray(S, a, o + 2 * L));
+      m3 = m3.max(FloatVector.fromArray(S, a, o + 3 * L));
+      m4 = m4.max(FloatVector.fromArray(S, a, o + 4 * L));
+      m5 = m5.max(FloatVector.fromArray(S, a, o + 5 * L));
+      m6 = m6.max(FloatVector.fromArray(S, a, o + 6 * L));
+      m7 = m7.max(FloatVector.fromArray(S, a, o + 7 * L));
+    }
+    m0.intoArray(out, 0);
+    m1.intoArray(out, L);
+    m2.intoArray(out, 2 * L);
+    m3.intoArray(out, 3 * L);
+    m4.intoArray(out, 4 * L);
+    m5.intoArray(out, 5 * L);
+    m6.intoArray(out, 6 * L);
+    m7.intoArray(out, 7 * L);
+    // the last partial round: element i goes to group (i - start) as it would in a full round
+    for (int start = i; i < n; i++) out[i - start] = Math.max(out[i - start], a[off + i]);
+  }
+
   public static float max(float[] a, int off, int n) {
     int i = 0;
     float m = Float.NEGATIVE_INFINITY;
