@@ -360,6 +360,24 @@ public final class AdaptiveSoftmax implements OutputLayer {
     });
   }
 
+  /**
+   * For {@link #topK}: head[0..n) = hidden · Hᵀ + b with the cluster entries turned into log-probs, the
+   * shortlist left as logits, and lse[r] the row's log-normaliser: the log-softmax without its write pass over
+   * the shortlist (the values and their rounding equal {@link #headLogProb}'s wherever they are read).
+   */
+  private void headLogitsForTopK(float[] hidden, int n, float[] lse) {
+    Blas.get().sgemm(false, true, n, headSize, in, 1f, hidden, 0, in, headWeight.data, 0, in, 0f, head, 0, headSize);
+    Parallel.forRange(n, 16, (a, b) -> {
+      for (int r = a; r < b; r++) {
+        int off = r * headSize;
+        if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
+        float l = Vec.logSumExpGivenMax(head, off, headSize, Vec.max(head, off, headSize));
+        lse[r] = l;
+        Vec.addScalar(head, off + shortlist, clusters, -l);
+      }
+    });
+  }
+
   /** Cluster index of a non-shortlist word id. */
   private int clusterOf(int id) {
     int c = 0;
@@ -577,7 +595,8 @@ public final class AdaptiveSoftmax implements OutputLayer {
   public TopK topK(float[] hidden, int n, int k) {
     TopK.checkK(k, vocab);
     ensureRows(n);
-    headLogProb(hidden, n);
+    float[] lse = new float[n];
+    headLogitsForTopK(hidden, n, lse);
     float[] zNorm = new float[n];
     expansions = 0;
     scansRuledOut.set(0);
@@ -587,7 +606,10 @@ public final class AdaptiveSoftmax implements OutputLayer {
     int first = Math.min(k, shortlist);
     Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
+        // the shortlist is ranked on its logits and only the k chosen become log-probs (the same rounding as
+        // logProb's x + (-lse)); ties in the logits go to the smaller id, as in the full softmax's top-k
         TopK.selectRow(head, r * headSize, shortlist, k, ids, vals, r * k);
+        for (int j = 0; j < first; j++) vals[r * k + j] += -lse[r];
         size[r] = first;
       }
     });
