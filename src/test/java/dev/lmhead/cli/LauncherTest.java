@@ -82,18 +82,28 @@ class LauncherTest {
         for a in "$@"; do [[ "$a" == -XshowSettings:properties ]] && { echo '    java.specification.version = 25' >&2; exit 0; }; done
         echo 'WARNING: Using incubator modules: jdk.incubator.vector' >&2
         echo "args: $*"
+        for a in "$@"; do [[ "$a" == *.jar ]] && echo "jar holds: $(cat "$a")"; done
         IFS= read -r line; echo "stdin: $line"
         echo 'lmhead: error: runs/x/last.safetensors: cannot write (No space left on device)' >&2
         printf 'partial line' >&2
         exit 3
         """);
     script(tmp.resolve("path/mvn"), "exit 0\n");
+    Path leftover = root.resolve("target/run/999999999"); // the copy of a run that was killed (no such process)
+    Files.createDirectories(leftover);
+    Files.writeString(leftover.resolve("lmhead.jar"), "old");
     Result r = run(List.of("/bin/bash", root.resolve("lmhead").toString(), "train", "--help"), tmp, "hello\n",
         java.util.Map.of("JAVA_HOME", jdk.toString(), "PATH", tmp.resolve("path") + ":/usr/bin:/bin"));
     assertEquals(3, r.code(), r.err());
     assertEquals("lmhead: error: runs/x/last.safetensors: cannot write (No space left on device)\npartial line", r.err());
     assertTrue(r.out().contains("stdin: hello"), r.out());
-    assertTrue(r.out().contains("-jar " + root.resolve("target/lmhead.jar") + " train --help"), r.out());
+    // the JVM ran its own copy of the jar (a rebuild beside it cannot change the classes it loads), removed at the end
+    assertTrue(r.out().matches("(?s).*-jar " + java.util.regex.Pattern.quote(root.resolve("target/run").toString())
+        + "/\\d+/lmhead\\.jar train --help.*"), r.out());
+    assertTrue(r.out().contains("jar holds: not a jar"), r.out());
+    try (var left = Files.list(root.resolve("target/run"))) {
+      assertEquals(List.of(), left.toList(), "copies left behind");
+    }
     assertTrue(!r.out().contains(NOTICE) && !r.err().contains(NOTICE));
   }
 }
