@@ -4,6 +4,8 @@
 //
 //   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "target/lmhead.jar:target/lib/*" \
 //       bench/ServeEngineBench.java MODEL_DIR CLIENTS MAX_BATCH          # 1 compute thread, as lmhead serve
+// -DgateCacheMb=64 keeps the LSTM's first-layer input gates per word as `lmhead serve --input-gate-cache-mb 64` does
+// (default 0: off, as the engine API is by default).
 import dev.lmhead.model.*;
 import dev.lmhead.serve.Engine;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ public class ServeEngineBench {
     dev.lmhead.tensor.Parallel.setThreads(Integer.getInteger("threads", 1)); // as 'lmhead serve' (-Dthreads=N to change)
     var l = Checkpoint.load(Path.of(a[0]), Checkpoint.MODEL);
     int clients = Integer.parseInt(a[1]), maxBatch = Integer.parseInt(a[2]);
+    l.model().cacheInputGates(Long.getLong("gateCacheMb", 0) << 20);
     Engine e = new Engine(l.model(), l.vocab(), null, maxBatch, 2);
     Random r = new Random(1);
     int[][] seqs = new int[4096][];
@@ -24,8 +27,9 @@ public class ServeEngineBench {
       Thread[] ts = new Thread[clients];
       for (int c = 0; c < clients; c++) { int cid = c; ts[c] = new Thread(() -> { int i = cid; while (System.nanoTime() < end) { try { e.next(seqs[i++ % seqs.length], 10).get(); done.incrementAndGet(); } catch (Exception x) { throw new RuntimeException(x); } } }); ts[c].start(); }
       for (Thread t : ts) t.join();
-      if (round == 1) System.out.printf(java.util.Locale.ROOT, "{\"label\": \"%s\", \"clients\": %d, \"max_batch\": %d, \"rps\": %.1f}%n", Path.of(a[0]).getFileName(), clients, maxBatch, done.get() / 5.0);
+      if (round == 1) System.out.printf(java.util.Locale.ROOT, "{\"label\": \"%s\", \"clients\": %d, \"max_batch\": %d, \"gate_cache_mb\": %d, \"rps\": %.1f}%n", Path.of(a[0]).getFileName(), clients, maxBatch, Long.getLong("gateCacheMb", 0), done.get() / 5.0);
     }
     e.close();
+    if (Long.getLong("gateCacheMb", 0) > 0) System.err.println("cached input-gate words: " + l.model().cachedInputGateWords());
   }
 }

@@ -249,6 +249,29 @@ public final class Lstm {
    * @param out packed top-layer outputs [rows, H]
    */
   public void forwardPacked(float[] x, int[] batchSizes, float[] h, float[] c, float[] out) {
+    forwardPacked(x, null, batchSizes, h, c, out);
+  }
+
+  /**
+   * {@link #forwardPacked} with layer 0's input half given instead of its input: {@code gates0} holds, for each
+   * packed row, b_ih + b_hh + W_ih·x ([rows, 4H], e.g. rows of {@link #inputGateRows} kept per word by a server).
+   */
+  public void forwardPackedFromGates(float[] gates0, int[] batchSizes, float[] h, float[] c, float[] out) {
+    forwardPacked(null, gates0, batchSizes, h, c, out);
+  }
+
+  /** Layer 0's input half b_ih + b_hh + W_ih·x for n input rows x [n, inputSize], into out [n, 4H]. */
+  public void inputGateRows(float[] x, int n, float[] out) {
+    int G = 4 * hiddenSize;
+    checkLength("x", x, (long) n * inputSize);
+    checkLength("out", out, (long) n * G);
+    float[] bi = bIh[0].data, bhh = bHh[0].data;
+    for (int j = 0; j < G; j++) out[j] = bi[j] + bhh[j];
+    for (int r = 1; r < n; r++) System.arraycopy(out, 0, out, r * G, G);
+    Blas.get().sgemm(false, true, n, G, inputSize, 1f, x, 0, inputSize, wIh[0].data, 0, inputSize, 1f, out, 0, G);
+  }
+
+  private void forwardPacked(float[] x, float[] gates0, int[] batchSizes, float[] h, float[] c, float[] out) {
     int H = hiddenSize, G = 4 * H, T = batchSizes.length;
     if (T < 1 || batchSizes[0] < 1) throw new IllegalArgumentException("packed LSTM input needs at least one step of one sequence");
     int B = batchSizes[0], rows = 0;
@@ -257,7 +280,8 @@ public final class Lstm {
         throw new IllegalArgumentException("packed batch sizes must be positive and non-increasing, got " + Arrays.toString(batchSizes));
       rows += batchSizes[t];
     }
-    checkLength("x", x, (long) rows * inputSize);
+    if (gates0 == null) checkLength("x", x, (long) rows * inputSize);
+    else checkLength("gates0", gates0, (long) rows * G);
     checkLength("h", h, (long) layers * B * H);
     checkLength("c", c, (long) layers * B * H);
     checkLength("out", out, (long) rows * H);
@@ -270,7 +294,12 @@ public final class Lstm {
       int xinOff = k == 0 ? 0 : bh;
       // hs[k] / cs[k]: the initial state in the first B rows, then the packed rows
       float[] gk = gates[k], hk = hs[k], ck = cs[k], tk = tanhC[k];
-      inputGates(k, xin, xinOff, in, rows, h, c, bh);
+      if (k == 0 && gates0 != null) {
+        System.arraycopy(gates0, 0, gk, 0, rows * G);
+        initialState(k, h, c, bh);
+      } else {
+        inputGates(k, xin, xinOff, in, rows, h, c, bh);
+      }
       if (B > FEW_ROWS) SmallGemm.transpose(wHh[k].data, G, H, whhT);
       int prev = 0; // row of step t-1's first sequence in hk/ck (the initial state for t = 0)
       int off = B;  // row of step t's first sequence in hk/ck; its gates are at row off - B
@@ -305,6 +334,11 @@ public final class Lstm {
     for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
     for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
     Blas.get().sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
+    initialState(k, h, c, bh);
+  }
+
+  /** Layer k's initial state (h, c) into the first B rows of hs[k] / cs[k]. */
+  private void initialState(int k, float[] h, float[] c, int bh) {
     System.arraycopy(h, k * bh, hs[k], 0, bh);
     System.arraycopy(c, k * bh, cs[k], 0, bh);
   }

@@ -83,6 +83,8 @@ class ServeCommandTest {
         {"serve", "--model", full.toString(), "--checkpoint", "newest"},
         {"serve", "--model", full.toString(), "--warmup", "-1"},
         {"serve", "--model", full.toString(), "--warmup", "NaN"},
+        {"serve", "--model", full.toString(), "--input-gate-cache-mb", "-1"},
+        {"serve", "--model", full.toString(), "--input-gate-cache-mb", "lots"},
         {"serve", "--model", tmp.resolve("nope").toString()},
         {"serve", "--model", full.toString(), "--port", "x"}}) {
       var r = BadInputTest.run(args);

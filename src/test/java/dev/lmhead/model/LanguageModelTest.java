@@ -54,4 +54,42 @@ class LanguageModelTest {
     for (Parameter p : m.decoder.parameters()) for (float x : p.grad) g += Math.abs(x);
     assertTrue(g > 0, "the head's nodes get gradients");
   }
+
+  /**
+   * With layer 0's input gates cached per word (serving), packed head inputs equal the uncached ones up to float
+   * rounding, each new word is computed once, and a batch whose new words do not fit the table runs uncached and
+   * leaves the table as it was. Both encoders (an embedding and the adaptive input) and a dropout model (in
+   * evaluation mode, dropout is the identity the cached path skips).
+   */
+  @Test
+  void cachedInputGatesGiveThePackedHeadInputs() {
+    for (String input : new String[] {"embedding", "adaptive"}) {
+      boolean adaptive = input.equals("adaptive");
+      HeadSpec head = adaptive ? Heads.parse("adaptive", dev.lmhead.head.HeadOptions.of("cutoffs", "10,20")) : HeadSpec.full();
+      int H = adaptive ? 16 : 6;
+      ModelConfig cfg = new ModelConfig(V, adaptive ? H : 8, H, 2, 0.3f, adaptive, input, 0.1f, head, 0f);
+      LanguageModel plain = new LanguageModel(cfg, counts(), new Rng(7)), cached = new LanguageModel(cfg, counts(), new Rng(7));
+      int[][] seqs = {{3, 1, 4, 1, 5, 9}, {2, 6, 5, 3}, {5, 8, 9}, {39}};
+      int[] bs = dev.lmhead.nn.Lstm.batchSizes(new int[] {6, 4, 3, 1});
+      int rows = 14;
+      float[] want = java.util.Arrays.copyOf(plain.packedHeadInputs(seqs, bs), rows * H);
+
+      cached.cacheInputGates(1L << 20);
+      float[] got = java.util.Arrays.copyOf(cached.packedHeadInputs(seqs, bs), rows * H);
+      assertEquals(9, cached.cachedInputGateWords(), input + ": distinct words of the batch, each once");
+      for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6f * (1 + Math.abs(want[i])), input + " [" + i + "]");
+      got = java.util.Arrays.copyOf(cached.packedHeadInputs(seqs, bs), rows * H); // from the table alone
+      for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6f * (1 + Math.abs(want[i])), input + " again [" + i + "]");
+
+      cached.cacheInputGates(16L * H * 3); // room for 3 words: the batch's 9 do not fit
+      got = java.util.Arrays.copyOf(cached.packedHeadInputs(seqs, bs), rows * H);
+      assertEquals(0, cached.cachedInputGateWords(), input + ": a batch that does not fit leaves the table empty");
+      assertArrayEquals(want, got, input + ": uncached path");
+      int[][] small = {{7, 3, 8}, {8}}; // 3 was in the batch that did not fit
+      float[] smallWant = java.util.Arrays.copyOf(plain.packedHeadInputs(small, dev.lmhead.nn.Lstm.batchSizes(new int[] {3, 1})), 4 * H);
+      float[] smallGot = java.util.Arrays.copyOf(cached.packedHeadInputs(small, dev.lmhead.nn.Lstm.batchSizes(new int[] {3, 1})), 4 * H);
+      assertEquals(3, cached.cachedInputGateWords(), input + ": three words fit");
+      for (int i = 0; i < smallWant.length; i++) assertEquals(smallWant[i], smallGot[i], 1e-6f * (1 + Math.abs(smallWant[i])), input + " small [" + i + "]");
+    }
+  }
 }
