@@ -351,7 +351,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
 
   /** head[0..n) = log_softmax(hidden · Hᵀ + b), [n, headSize]. */
   private void headLogProb(float[] hidden, int n) {
-    Blas.get().sgemm(false, true, n, headSize, in, 1f, hidden, 0, in, headWeight.data, 0, in, 0f, head, 0, headSize);
+    headLogits(hidden, n);
     Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
         if (headBias != null) Vec.add(headBias.data, 0, head, r * headSize, headSize);
@@ -360,13 +360,18 @@ public final class AdaptiveSoftmax implements OutputLayer {
     });
   }
 
+  /** head[0..n) = hidden · Hᵀ (the bias, if any, is added by the row passes that follow). */
+  private void headLogits(float[] hidden, int n) {
+    Blas.get().sgemm(false, true, n, headSize, in, 1f, hidden, 0, in, headWeight.data, 0, in, 0f, head, 0, headSize);
+  }
+
   /**
    * For {@link #topK}: head[0..n) = hidden · Hᵀ + b with the cluster entries turned into log-probs, the
    * shortlist left as logits, and lse[r] the row's log-normaliser: the log-softmax without its write pass over
    * the shortlist (the values and their rounding equal {@link #headLogProb}'s wherever they are read).
    */
   private void headLogitsForTopK(float[] hidden, int n, float[] lse) {
-    Blas.get().sgemm(false, true, n, headSize, in, 1f, hidden, 0, in, headWeight.data, 0, in, 0f, head, 0, headSize);
+    headLogits(hidden, n);
     Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
         int off = r * headSize;

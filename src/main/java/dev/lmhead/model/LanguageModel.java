@@ -12,6 +12,7 @@ import dev.lmhead.nn.InputLayer;
 import dev.lmhead.nn.Lstm;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -255,14 +256,14 @@ public final class LanguageModel {
     }
     if (fresh > 0) {
       int e = config.emb();
-      newEmb = dev.lmhead.tensor.Workspace.grow(newEmb, (long) fresh * e);
-      newGates = dev.lmhead.tensor.Workspace.grow(newGates, (long) fresh * G);
+      newEmb = Workspace.grow(newEmb, (long) fresh * e);
+      newGates = Workspace.grow(newGates, (long) fresh * G);
       encoder.forward(newIds, fresh, newEmb);
       rnn.inputGateRows(newEmb, fresh, newGates);
       System.arraycopy(newGates, 0, gateTable, gateRows * G, fresh * G);
       gateRows += fresh;
     }
-    gates0 = dev.lmhead.tensor.Workspace.grow(gates0, (long) rows * G);
+    gates0 = Workspace.grow(gates0, (long) rows * G);
     for (int r = 0; r < rows; r++) System.arraycopy(gateTable, gateSlot[ids[r]] * G, gates0, r * G, G);
     return true;
   }

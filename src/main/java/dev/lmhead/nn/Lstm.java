@@ -262,13 +262,9 @@ public final class Lstm {
 
   /** Layer 0's input half b_ih + b_hh + W_ih·x for n input rows x [n, inputSize], into out [n, 4H]. */
   public void inputGateRows(float[] x, int n, float[] out) {
-    int G = 4 * hiddenSize;
     checkLength("x", x, (long) n * inputSize);
-    checkLength("out", out, (long) n * G);
-    float[] bi = bIh[0].data, bhh = bHh[0].data;
-    for (int j = 0; j < G; j++) out[j] = bi[j] + bhh[j];
-    for (int r = 1; r < n; r++) System.arraycopy(out, 0, out, r * G, G);
-    Blas.get().sgemm(false, true, n, G, inputSize, 1f, x, 0, inputSize, wIh[0].data, 0, inputSize, 1f, out, 0, G);
+    checkLength("out", out, (long) n * 4 * hiddenSize);
+    inputHalf(0, x, 0, inputSize, n, out);
   }
 
   private void forwardPacked(float[] x, float[] gates0, int[] batchSizes, float[] h, float[] c, float[] out) {
@@ -329,12 +325,17 @@ public final class Lstm {
    * initial state (h, c of layer k) into the first B rows of hs[k] / cs[k].
    */
   private void inputGates(int k, float[] xin, int xinOff, int in, int rows, float[] h, float[] c, int bh) {
-    int G = 4 * hiddenSize;
-    float[] gk = gates[k], bi = bIh[k].data, bhh = bHh[k].data;
-    for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
-    for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, gk, r * G, G);
-    Blas.get().sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, gk, 0, G);
+    inputHalf(k, xin, xinOff, in, rows, gates[k]);
     initialState(k, h, c, bh);
+  }
+
+  /** out[r] = b_ih + b_hh + W_ih·x_r of layer k for rows input rows of width in, [rows, 4H]. */
+  private void inputHalf(int k, float[] xin, int xinOff, int in, int rows, float[] out) {
+    int G = 4 * hiddenSize;
+    float[] bi = bIh[k].data, bhh = bHh[k].data;
+    for (int j = 0; j < G; j++) biasSum[j] = bi[j] + bhh[j];
+    for (int r = 0; r < rows; r++) System.arraycopy(biasSum, 0, out, r * G, G);
+    Blas.get().sgemm(false, true, rows, G, in, 1f, xin, xinOff, in, wIh[k].data, 0, in, 1f, out, 0, G);
   }
 
   /** Layer k's initial state (h, c) into the first B rows of hs[k] / cs[k]. */
