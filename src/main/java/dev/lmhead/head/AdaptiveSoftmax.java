@@ -366,21 +366,16 @@ public final class AdaptiveSoftmax implements OutputLayer {
   }
 
   /**
-   * For {@link #topK}: head[0..n) = hidden · Hᵀ + b with the cluster entries turned into log-probs, the
-   * shortlist left as logits, and lse[r] the row's log-normaliser: the log-softmax without its write pass over
-   * the shortlist (the values and their rounding equal {@link #headLogProb}'s wherever they are read).
+   * For {@link #topK}, row r of head (already hidden · Hᵀ): adds the bias, returns the row's log-normaliser and
+   * turns the cluster entries into log-probs, leaving the shortlist as logits: the log-softmax without its write
+   * pass over the shortlist (the values and their rounding equal {@link #headLogProb}'s wherever they are read).
    */
-  private void headLogitsForTopK(float[] hidden, int n, float[] lse) {
-    headLogits(hidden, n);
-    Parallel.forRange(n, 16, (a, b) -> {
-      for (int r = a; r < b; r++) {
-        int off = r * headSize;
-        if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
-        float l = Vec.logSumExpGivenMax(head, off, headSize, Vec.max(head, off, headSize));
-        lse[r] = l;
-        Vec.addScalar(head, off + shortlist, clusters, -l);
-      }
-    });
+  private float headRowForTopK(int r) {
+    int off = r * headSize;
+    if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
+    float l = Vec.logSumExpGivenMax(head, off, headSize, Vec.max(head, off, headSize));
+    Vec.addScalar(head, off + shortlist, clusters, -l);
+    return l;
   }
 
   /** Cluster index of a non-shortlist word id. */
@@ -600,8 +595,7 @@ public final class AdaptiveSoftmax implements OutputLayer {
   public TopK topK(float[] hidden, int n, int k) {
     TopK.checkK(k, vocab);
     ensureRows(n);
-    float[] lse = new float[n];
-    headLogitsForTopK(hidden, n, lse);
+    headLogits(hidden, n);
     float[] zNorm = new float[n];
     expansions = 0;
     scansRuledOut.set(0);
@@ -611,10 +605,12 @@ public final class AdaptiveSoftmax implements OutputLayer {
     int first = Math.min(k, shortlist);
     Parallel.forRange(n, 16, (a, b) -> {
       for (int r = a; r < b; r++) {
-        // the shortlist is ranked on its logits and only the k chosen become log-probs (the same rounding as
+        // one row at a time, so that the selection reads the row from L1 after its normaliser's passes. The
+        // shortlist is ranked on its logits and only the k chosen become log-probs (the same rounding as
         // logProb's x + (-lse)); ties in the logits go to the smaller id, as in the full softmax's top-k
+        float negLse = -headRowForTopK(r);
         TopK.selectRow(head, r * headSize, shortlist, k, ids, vals, r * k);
-        for (int j = 0; j < first; j++) vals[r * k + j] += -lse[r];
+        for (int j = 0; j < first; j++) vals[r * k + j] += negLse;
         size[r] = first;
       }
     });

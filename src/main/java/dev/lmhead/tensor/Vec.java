@@ -1,6 +1,7 @@
 package dev.lmhead.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -37,7 +38,10 @@ public final class Vec {
 
   /** e^x for every lane (Cephes expf polynomial; max relative error ~2 ulp; 0 below -87.34, +inf above ln(FLT_MAX)). */
   public static FloatVector exp(FloatVector x) {
-    FloatVector c = x.max(EXP_LO).min(EXP_HI);
+    // the clamp as compares and blends, not max/min: a lanewise max/min with Java's NaN and -0 rules is a chain
+    // of several instructions; these give the same bits for every input (a NaN is in neither mask and stays NaN)
+    VectorMask<Float> below = x.lt(EXP_LO), above = x.compare(VectorOperators.GT, EXP_HI);
+    FloatVector c = x.blend(EXP_LO, below).blend(EXP_HI, above);
     FloatVector t = c.fma(LOG2E, MAGIC);                 // MAGIC + round(x log2 e)
     FloatVector n = t.sub(MAGIC);
     FloatVector r = n.fma(b(x, -LN2_HI), c);
@@ -50,8 +54,7 @@ public final class Vec {
     FloatVector pa = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     FloatVector pb = ni.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     FloatVector e = y.mul(pa).mul(pb);
-    e = e.blend(0f, x.lt(EXP_LO));
-    return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    return e.blend(0f, below).blend(Float.POSITIVE_INFINITY, above);
   }
 
   /** Scalar twin of {@link #exp(FloatVector)}: bit-identical to each lane. */
@@ -181,14 +184,28 @@ public final class Vec {
   public static float addMax(float[] x, int xo, float[] y, int yo, int n) {
     int i = 0;
     float m = Float.NEGATIVE_INFINITY;
-    if (n >= L) {
-      FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+    if (n >= L) { // four accumulators, as in max
+      FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+      for (int ub = n - 4 * L; i <= ub; i += 4 * L) {
+        FloatVector v0 = FloatVector.fromArray(S, x, xo + i).add(FloatVector.fromArray(S, y, yo + i));
+        FloatVector v1 = FloatVector.fromArray(S, x, xo + i + L).add(FloatVector.fromArray(S, y, yo + i + L));
+        FloatVector v2 = FloatVector.fromArray(S, x, xo + i + 2 * L).add(FloatVector.fromArray(S, y, yo + i + 2 * L));
+        FloatVector v3 = FloatVector.fromArray(S, x, xo + i + 3 * L).add(FloatVector.fromArray(S, y, yo + i + 3 * L));
+        v0.intoArray(y, yo + i);
+        v1.intoArray(y, yo + i + L);
+        v2.intoArray(y, yo + i + 2 * L);
+        v3.intoArray(y, yo + i + 3 * L);
+        m0 = m0.max(v0);
+        m1 = m1.max(v1);
+        m2 = m2.max(v2);
+        m3 = m3.max(v3);
+      }
       for (int ub = S.loopBound(n); i < ub; i += L) {
         FloatVector v = FloatVector.fromArray(S, x, xo + i).add(FloatVector.fromArray(S, y, yo + i));
         v.intoArray(y, yo + i);
-        acc = acc.max(v);
+        m0 = m0.max(v);
       }
-      m = acc.reduceLanes(VectorOperators.MAX);
+      m = m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
     for (; i < n; i++) {
       y[yo + i] += x[xo + i];
@@ -255,13 +272,25 @@ public final class Vec {
     for (int start = i; i < n; i++) out[i - start] = Math.max(out[i - start], a[off + i]);
   }
 
+  /**
+   * The maximum of the slice (NaN if any entry is NaN; -inf for an empty slice). Four independent lane
+   * accumulators: a vector max with Java's semantics (NaN, -0) is a chain of several instructions, and one
+   * accumulator made the pass wait on that chain (1 cycle per float in L1 instead of a fraction). The maximum
+   * does not depend on the order it is taken in, so the value is the same as a sequential scan's.
+   */
   public static float max(float[] a, int off, int n) {
     int i = 0;
     float m = Float.NEGATIVE_INFINITY;
     if (n >= L) {
-      FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-      for (int ub = S.loopBound(n); i < ub; i += L) acc = acc.max(FloatVector.fromArray(S, a, off + i));
-      m = acc.reduceLanes(VectorOperators.MAX);
+      FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+      for (int ub = n - 4 * L; i <= ub; i += 4 * L) {
+        m0 = m0.max(FloatVector.fromArray(S, a, off + i));
+        m1 = m1.max(FloatVector.fromArray(S, a, off + i + L));
+        m2 = m2.max(FloatVector.fromArray(S, a, off + i + 2 * L));
+        m3 = m3.max(FloatVector.fromArray(S, a, off + i + 3 * L));
+      }
+      for (int ub = S.loopBound(n); i < ub; i += L) m0 = m0.max(FloatVector.fromArray(S, a, off + i));
+      m = m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
     for (; i < n; i++) m = Math.max(m, a[off + i]);
     return m;

@@ -36,7 +36,10 @@ class VecMathTest {
     for (float v : x) worst = Math.max(worst, Math.abs(Vec.exp(v) / Math.exp(v) - 1));
     assertTrue(worst < 3e-7, "exp relative error " + worst);
     lanesEqualScalar(x, Vec::exp, Vec::exp, "exp");
-    float[] special = {Float.NEGATIVE_INFINITY, -1000f, -87.4f, 0f, -0f, 88.5f, Float.POSITIVE_INFINITY, Float.NaN};
+    // around the clamp bounds (-87.33654, 88.72283) too: the clamp is compares and blends, the scalar twin min/max
+    float[] special = {Float.NEGATIVE_INFINITY, -1000f, -87.4f, 0f, -0f, 88.5f, Float.POSITIVE_INFINITY, Float.NaN,
+        -87.33654f, Math.nextDown(-87.33654f), Math.nextUp(-87.33654f), 88.72283f, Math.nextDown(88.72283f), Math.nextUp(88.72283f),
+        -Float.MAX_VALUE, Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE};
     float[] pad = java.util.Arrays.copyOf(special, Math.max(special.length, Vec.S.length()) + Vec.S.length());
     lanesEqualScalar(pad, Vec::exp, Vec::exp, "exp special");
     assertEquals(0f, Vec.exp(Float.NEGATIVE_INFINITY));

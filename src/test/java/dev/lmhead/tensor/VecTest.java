@@ -159,6 +159,38 @@ class VecTest {
     }
   }
 
+  /**
+   * max (four lane accumulators) equals a sequential Math.max scan bit for bit at every length around its
+   * unrolling (L, 4L and their neighbours), with a NaN, a -0/+0 pair or -inf placed in each position class.
+   */
+  @Test
+  void maxEqualsASequentialScanBitForBit() {
+    int lanes = Vec.S.length();
+    Rng rng = new Rng(11);
+    for (int n : new int[] {1, lanes - 1, lanes, lanes + 1, 4 * lanes - 1, 4 * lanes, 4 * lanes + 1, 5 * lanes + 3, 9 * lanes, 2002}) {
+      for (int trial = 0; trial < 6; trial++) {
+        float[] a = uniform(rng, n + 4, -30f, 30f);
+        int at = 2 + rng.nextInt(n);
+        switch (trial) {
+          case 1 -> a[at] = Float.NaN;
+          case 2 -> { java.util.Arrays.fill(a, 2, 2 + n, -0f); a[at] = 0f; }
+          case 3 -> { java.util.Arrays.fill(a, 2, 2 + n, 0f); a[at] = -0f; }
+          case 4 -> java.util.Arrays.fill(a, Float.NEGATIVE_INFINITY);
+          case 5 -> a[2 + n - 1] = 1e9f; // the maximum in the scalar tail (or the last vector)
+          default -> { }
+        }
+        float ref = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) ref = Math.max(ref, a[2 + i]);
+        assertEquals(Float.floatToRawIntBits(ref), Float.floatToRawIntBits(Vec.max(a, 2, n)), "n " + n + " trial " + trial);
+        // addMax: the same over y + x, computed here element by element
+        float[] x = uniform(rng, n + 1, -1f, 1f), y = a.clone();
+        float refSum = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) refSum = Math.max(refSum, a[2 + i] + x[1 + i]);
+        assertEquals(Float.floatToRawIntBits(refSum), Float.floatToRawIntBits(Vec.addMax(x, 1, y, 2, n)), "addMax, n " + n + " trial " + trial);
+      }
+    }
+  }
+
   /** The fused bias add + max equals add then max bit for bit, at every length and with -inf entries. */
   @Test
   void addMaxIsAddThenMaxBitForBit() {
