@@ -369,11 +369,20 @@ public final class AdaptiveSoftmax implements OutputLayer {
    * For {@link #topK}, row r of head (already hidden · Hᵀ): adds the bias, returns the row's log-normaliser and
    * turns the cluster entries into log-probs, leaving the shortlist as logits: the log-softmax without its write
    * pass over the shortlist (the values and their rounding equal {@link #headLogProb}'s wherever they are read).
+   * With {@code groups} (not null) it also leaves there the shortlist's {@link Vec#groupMaxima} for
+   * {@link TopK#selectRowGivenGroups}, and takes the row maximum from them.
    */
-  private float headRowForTopK(int r) {
+  private float headRowForTopK(int r, float[] groups) {
     int off = r * headSize;
     if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
-    float l = Vec.logSumExpGivenMax(head, off, headSize, Vec.max(head, off, headSize));
+    float m;
+    if (groups != null) { // the shortlist's group maxima, kept for the selection's floor, give the row maximum
+      Vec.groupMaxima(head, off, shortlist, groups);
+      m = Math.max(Vec.max(groups, 0, groups.length), Vec.max(head, off + shortlist, clusters));
+    } else {
+      m = Vec.max(head, off, headSize);
+    }
+    float l = Vec.logSumExpGivenMax(head, off, headSize, m);
     Vec.addScalar(head, off + shortlist, clusters, -l);
     return l;
   }
@@ -603,13 +612,16 @@ public final class AdaptiveSoftmax implements OutputLayer {
     float[] vals = new float[n * k];
     int[] size = new int[n];
     int first = Math.min(k, shortlist);
+    boolean floor = TopK.floorApplies(k, shortlist);
     Parallel.forRange(n, 16, (a, b) -> {
+      float[] groups = floor ? new float[Vec.GROUPS] : null;
       for (int r = a; r < b; r++) {
         // one row at a time, so that the selection reads the row from L1 after its normaliser's passes. The
         // shortlist is ranked on its logits and only the k chosen become log-probs (the same rounding as
         // logProb's x + (-lse)); ties in the logits go to the smaller id, as in the full softmax's top-k
-        float negLse = -headRowForTopK(r);
-        TopK.selectRow(head, r * headSize, shortlist, k, ids, vals, r * k);
+        float negLse = -headRowForTopK(r, groups);
+        if (floor) TopK.selectRowGivenGroups(head, r * headSize, shortlist, k, ids, vals, r * k, groups);
+        else TopK.selectRow(head, r * headSize, shortlist, k, ids, vals, r * k);
         for (int j = 0; j < first; j++) vals[r * k + j] += negLse;
         size[r] = first;
       }

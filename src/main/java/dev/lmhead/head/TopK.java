@@ -20,8 +20,21 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
    * next such score instead of offering every entry.
    */
   public static void selectRow(float[] scores, int off, int v, int k, int[] outIds, float[] outVals, int outOff) {
+    select(scores, off, v, k, outIds, outVals, outOff, groupFloor(scores, off, v, k, outIds, outVals, outOff));
+  }
+
+  /**
+   * {@link #selectRow} of a row whose group maxima are already known: {@code groupMaxima} holds
+   * {@link Vec#groupMaxima} of the same slice (a caller that takes the row's maximum anyway gets it from them,
+   * saving a pass). Used where {@link #floorApplies}; otherwise the same as selectRow.
+   */
+  public static void selectRowGivenGroups(float[] scores, int off, int v, int k, int[] outIds, float[] outVals, int outOff,
+                                          float[] groupMaxima) {
+    select(scores, off, v, k, outIds, outVals, outOff, floorApplies(k, v) ? floorOfGroups(groupMaxima, k, outVals, outOff) : Float.NaN);
+  }
+
+  private static void select(float[] scores, int off, int v, int k, int[] outIds, float[] outVals, int outOff, float floor) {
     int size = 0, i = 0;
-    float floor = groupFloor(scores, off, v, k, outIds, outVals, outOff);
     if (floor == floor) {
       // at least k scores are >= floor, and every score of the top k is: fill the heap from those alone
       float below = Math.nextDown(floor);
@@ -50,9 +63,19 @@ public record TopK(int n, int k, int[] ids, float[] logProbs) {
    * maximum is NaN or the floor is infinite. Uses the result values' slots as scratch.
    */
   static float groupFloor(float[] scores, int off, int v, int k, int[] ids, float[] vals, int o) {
-    if (k < 2 || k > Vec.GROUPS / 4 || v < 4 * Vec.GROUPS) return Float.NaN;
+    if (!floorApplies(k, v)) return Float.NaN;
     float[] g = GROUP_MAXIMA.get();
     Vec.groupMaxima(scores, off, v, g);
+    return floorOfGroups(g, k, vals, o);
+  }
+
+  /** Whether a top-k of a row of v scores starts from the group floor ({@link #groupFloor}). */
+  public static boolean floorApplies(int k, int v) {
+    return k >= 2 && k <= Vec.GROUPS / 4 && v >= 4 * Vec.GROUPS;
+  }
+
+  /** {@link #groupFloor} from the row's group maxima g; uses vals[o .. o+k) as scratch. */
+  private static float floorOfGroups(float[] g, int k, float[] vals, int o) {
     // the k largest group maxima, descending, by insertion into vals[o .. o+k) (values only: ties do not matter)
     float top = Vec.max(g, 0, g.length);
     if (top != top) return Float.NaN;

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lmhead.TestData;
 import dev.lmhead.nn.Parameter;
 import dev.lmhead.tensor.Rng;
+import dev.lmhead.tensor.Vec;
 import org.junit.jupiter.api.Test;
 
 class AdaptiveSoftmaxTest {
@@ -124,6 +125,42 @@ class AdaptiveSoftmaxTest {
         }
         assertTrue(ruledOut > 0, what + ": the scan must rule out some of the " + expanded + " expanded rows");
         if (likelyTail) assertTrue(tailWins > 0 && ruledOut < expanded, what + ": tail words must win in some rows (" + tailWins + ", " + ruledOut + " of " + expanded + " ruled out)");
+      }
+    }
+  }
+
+  /**
+   * A shortlist long enough for the selection floor (≥ 4·{@link Vec#GROUPS} words): the head's top-k takes the
+   * row maximum from the group maxima it then reuses for the floor. Exact against sorting logProb's rows, with
+   * and without a head bias, k below, at and above the floor's range.
+   */
+  @Test
+  void topKWithAShortlistLongEnoughForTheFloorIsExact() {
+    int shortlist = 4 * Vec.GROUPS + 37, v = shortlist + 900, d = 16, n = 40;
+    for (boolean bias : new boolean[] {false, true}) {
+      AdaptiveSoftmax h = new AdaptiveSoftmax(d, v, new int[] {shortlist, shortlist + 300}, 2.0, bias, new Rng(41));
+      if (bias) new Rng(42).fillUniform(h.headBias.data, -1f, 1f);
+      h.train(false);
+      float[] x = TestData.gaussian(new Rng(43), n * d, 1.0);
+      float[] lp = new float[n * v];
+      h.logProb(x, n, lp);
+      for (int k : new int[] {1, 2, 10, Vec.GROUPS / 4, Vec.GROUPS / 4 + 1}) {
+        TopK top = h.topK(x, n, k);
+        for (int r = 0; r < n; r++) {
+          int[] ids = new int[k];
+          float[] vals = new float[k];
+          TopK.selectRow(lp, r * v, v, k, ids, vals, 0);
+          for (int j = 0; j < k; j++) {
+            String what = "bias " + bias + ", k " + k + ": row " + r + " rank " + j;
+            assertEquals(ids[j], top.id(r, j), what + " id");
+            if (ids[j] < shortlist) { // a shortlist word: logProb's rounding, bit for bit
+              assertTrue(Float.isFinite(vals[j]), what);
+              assertEquals(Float.floatToIntBits(vals[j]), Float.floatToIntBits(top.logProb(r, j)), what + " log-prob");
+            } else {
+              HeadContract.assertFiniteClose(vals[j], top.logProb(r, j), 2e-5, what);
+            }
+          }
+        }
       }
     }
   }

@@ -31,6 +31,15 @@ class TopKSelectTest {
     for (int j = 0; j < k; j++) want[j] = order[j];
     assertArrayEquals(want, Arrays.copyOfRange(ids, 1, k + 1), what);
     for (int j = 0; j < k; j++) assertEquals(row[off + want[j]], vals[1 + j], 0.0, what);
+    if (v >= Vec.GROUPS) { // the same from group maxima taken beforehand (as the adaptive head's top-k does)
+      float[] g = new float[Vec.GROUPS];
+      Vec.groupMaxima(row, off, v, g);
+      int[] ids2 = new int[k + 2];
+      float[] vals2 = new float[k + 2];
+      TopK.selectRowGivenGroups(row, off, v, k, ids2, vals2, 1, g);
+      assertArrayEquals(want, Arrays.copyOfRange(ids2, 1, k + 1), "given groups: " + what);
+      for (int j = 0; j < k; j++) assertEquals(row[off + want[j]], vals2[1 + j], 0.0, "given groups: " + what);
+    }
   }
 
   @Test
