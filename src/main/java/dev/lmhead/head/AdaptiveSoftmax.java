@@ -374,13 +374,13 @@ public final class AdaptiveSoftmax implements OutputLayer {
    */
   private float headRowForTopK(int r, float[] groups) {
     int off = r * headSize;
-    if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
     float m;
     if (groups != null) { // the shortlist's group maxima, kept for the selection's floor, give the row maximum
+      if (headBias != null) Vec.add(headBias.data, 0, head, off, headSize);
       Vec.groupMaxima(head, off, shortlist, groups);
       m = Math.max(Vec.max(groups, 0, groups.length), Vec.max(head, off + shortlist, clusters));
-    } else {
-      m = Vec.max(head, off, headSize);
+    } else { // the bias add and the max in one pass (bit for bit add then max)
+      m = headBias == null ? Vec.max(head, off, headSize) : Vec.addMax(headBias.data, 0, head, off, headSize);
     }
     float l = Vec.logSumExpGivenMax(head, off, headSize, m);
     Vec.addScalar(head, off + shortlist, clusters, -l);
