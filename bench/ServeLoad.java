@@ -3,7 +3,7 @@
 //
 //   java bench/ServeLoad.java --url http://127.0.0.1:8080 --clients 1,8,64 --seconds 10 --max-requests 20000 \
 //       [--warmup 2] [--k 10] [--min-words 5] [--max-words 20] [--data data/wikitext-2/valid.txt.gz] [--label NAME]
-//       [--client socket|jdk] [--repeat 1]
+//       [--client socket|jdk] [--repeat 1] [--workload random|typing]
 //
 // --client socket (the default): each client is one thread on one keep-alive TCP connection that writes the
 // HTTP/1.1 request bytes and parses the status line, headers and Content-Length body itself, as wrk does: a load
@@ -16,6 +16,12 @@
 // (seed 1). For each concurrency level: a warm-up, then requests/s over the measured window, latency p50/p99,
 // errors (any non-200 answer or I/O failure), and from /health the mean contexts per forward pass.
 // Prints one JSON object per level and measured window (--repeat N: N windows after the one warm-up) on stdout.
+//
+// --workload random (the default): the contexts above, 4,096 of them cycled (so a server with a state cache finds many
+// whole: measure the model's work with 'lmhead serve --state-cache-mb 0'). --workload typing: what an autocomplete
+// box sends: each client starts at a random word of the text and sends its first 5 words, then 6, ... up to 20
+// (one request per word typed), then starts again elsewhere; with a state cache each request continues the
+// previous one. The hit counts of the server's state cache (/health) are printed when it has one.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -38,7 +44,7 @@ import java.util.zip.GZIPInputStream;
 
 public class ServeLoad {
   public static void main(String[] args) throws Exception {
-    String url = "http://127.0.0.1:8080", path = "/v1/next", data = "data/wikitext-2/valid.txt.gz", label = "", client = "socket";
+    String url = "http://127.0.0.1:8080", path = "/v1/next", data = "data/wikitext-2/valid.txt.gz", label = "", client = "socket", workload = "random";
     int[] clients = {1, 8, 64};
     double seconds = 10, warmup = 2;
     int maxRequests = 20000, k = 10, minWords = 5, maxWords = 20, repeat = 1;
@@ -57,32 +63,38 @@ public class ServeLoad {
         case "--label" -> label = v;
         case "--repeat" -> repeat = Integer.parseInt(v);
         case "--path" -> path = v; // e.g. /health (GET): the HTTP stack alone, no model
+        case "--workload" -> { if (!v.equals("random") && !v.equals("typing")) throw new IllegalArgumentException("--workload random|typing, got " + v); workload = v; }
         case "--client" -> { if (!v.equals("socket") && !v.equals("jdk")) throw new IllegalArgumentException("--client socket|jdk, got " + v); client = v; }
         default -> throw new IllegalArgumentException("unknown flag " + args[i]);
       }
     }
     if (seconds <= 0 || seconds > 600 || maxRequests < 1 || maxRequests > 1_000_000 || repeat < 1 || repeat > 20) throw new IllegalArgumentException("bounded runs only: --seconds in (0, 600], --max-requests in [1, 1e6], --repeat in [1, 20]");
-    List<String> bodies = contexts(data, 4096, minWords, maxWords, k);
+    List<String> words = words(data);
+    Workload load = workload.equals("typing") ? typing(words, minWords, maxWords, k) : random(contexts(words, 4096, minWords, maxWords, k));
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     waitHealthy(http, url);
     for (int c : clients) {
       String target = url + path, base = url, route = path;
       java.util.function.Supplier<Client> make = client.equals("socket") ? () -> socketClient(base, route) : () -> jdkClient(http, target);
-      run(make, bodies, c, warmup, maxRequests); // warm-up (JIT, buffers, connections)
+      run(make, load, c, warmup, maxRequests); // warm-up (JIT, buffers, connections)
       for (int rep = 0; rep < repeat; rep++) {
         long[] h0 = health(http, url);
         long cpu0 = processCpuNanos();
-        Result r = run(make, bodies, c, seconds, maxRequests);
+        Result r = run(make, load, c, seconds, maxRequests);
         double clientCpu = (processCpuNanos() - cpu0) / 1e9 / r.seconds; // cores this load generator used
         long[] h1 = health(http, url);
         double perPass = (h1[1] - h0[1]) / (double) Math.max(1, h1[0] - h0[0]);
         double busy = (h1[2] - h0[2]) / 1e9 / r.seconds; // share of the time the model thread was computing
         // of the /v1/next passes' time: the share in the head's top-k (the rest is the LSTM over the contexts)
         double lstm = h1[3] - h0[3], head = h1[4] - h0[4], headShare = lstm + head > 0 ? head / (lstm + head) : Double.NaN;
+        // the state cache (0 without one): contexts found whole or continued from a kept prefix, per lookup
+        long lookups = h1[5] - h0[5];
+        double whole = lookups > 0 ? (h1[6] - h0[6]) / (double) lookups : 0, prefix = lookups > 0 ? (h1[7] - h0[7]) / (double) lookups : 0;
         System.out.printf(Locale.ROOT, "{\"label\": \"%s\", \"clients\": %d, \"repeat\": %d, \"requests\": %d, \"errors\": %d, \"seconds\": %.3f, \"rps\": %.1f, "
             + "\"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"contexts_per_pass\": %.2f, \"model_busy\": %.2f, \"head_share\": %.3f, "
-            + "\"client\": \"%s\", \"client_cpu_cores\": %.2f}%n",
-            label, c, rep, r.ok, r.errors, r.seconds, r.ok / r.seconds, r.pct(0.50), r.pct(0.99), r.mean(), perPass, busy, headShare, client, clientCpu);
+            + "\"client\": \"%s\", \"client_cpu_cores\": %.2f, \"workload\": \"%s\", \"cache_whole\": %.3f, \"cache_prefix\": %.3f}%n",
+            label, c, rep, r.ok, r.errors, r.seconds, r.ok / r.seconds, r.pct(0.50), r.pct(0.99), r.mean(), perPass, busy, headShare, client, clientCpu,
+            workload, whole, prefix);
       }
     }
   }
@@ -142,7 +154,34 @@ public class ServeLoad {
   }
 
   /** CLIENTS threads, each with its own client, in a closed loop for SECONDS (at most MAX_REQUESTS in all). */
-  static Result run(java.util.function.Supplier<Client> newClient, List<String> bodies, int clients, double seconds, int maxRequests) throws Exception {
+  /** The request bodies one client sends, one after the other. */
+  interface Workload {
+    java.util.function.IntFunction<String> client(int id);
+  }
+
+  static Workload random(List<String> bodies) {
+    return cid -> i -> bodies.get((i * 7919 + cid) % bodies.size());
+  }
+
+  static final AtomicInteger WALKS = new AtomicInteger();
+
+  /** Each client types: a random start, then contexts of minWords, minWords + 1, ... maxWords words from it. */
+  static Workload typing(List<String> words, int minWords, int maxWords, int k) {
+    return cid -> {
+      Random rnd = new Random(1_000_003L * WALKS.incrementAndGet() + cid);
+      int[] st = {0, maxWords}; // start, length of the last context
+      return i -> {
+        if (++st[1] > maxWords) { st[0] = rnd.nextInt(words.size() - maxWords); st[1] = minWords; }
+        return body(words.subList(st[0], st[0] + st[1]), k);
+      };
+    };
+  }
+
+  static String body(List<String> ctx, int k) {
+    return "{\"context\": \"" + String.join(" ", ctx).replace("\\", "\\\\").replace("\"", "\\\"") + "\", \"k\": " + k + "}";
+  }
+
+  static Result run(java.util.function.Supplier<Client> newClient, Workload load, int clients, double seconds, int maxRequests) throws Exception {
     AtomicInteger issued = new AtomicInteger(), errors = new AtomicInteger();
     long end = System.nanoTime() + (long) (seconds * 1e9);
     long[][] lats = new long[clients][];
@@ -154,12 +193,13 @@ public class ServeLoad {
       long[] mine = lats[c] = new long[maxRequests];
       int cid = c;
       Client client = newClient.get();
+      java.util.function.IntFunction<String> bodies = load.client(cid);
       ts[c] = new Thread(() -> {
         int count = 0;
         while (System.nanoTime() < end) {
           int i = issued.getAndIncrement();
           if (i >= maxRequests) break;
-          String body = bodies.get((i * 7919 + cid) % bodies.size());
+          String body = bodies.apply(i);
           long s = System.nanoTime();
           try {
             client.send(body);
@@ -264,7 +304,8 @@ public class ServeLoad {
   /** [forward_passes, contexts] from /health. */
   static long[] health(HttpClient http, String url) throws Exception {
     String b = http.send(HttpRequest.newBuilder(URI.create(url + "/health")).build(), HttpResponse.BodyHandlers.ofString()).body();
-    return new long[] {num(b, "forward_passes"), num(b, "contexts"), nanos(b, "model_busy_s"), nanos(b, "next_lstm_s"), nanos(b, "next_head_s")};
+    return new long[] {num(b, "forward_passes"), num(b, "contexts"), nanos(b, "model_busy_s"), nanos(b, "next_lstm_s"), nanos(b, "next_head_s"),
+        num(b, "lookups"), num(b, "whole_hits"), num(b, "prefix_hits")};
   }
 
   /** A field of /health given in seconds, as nanoseconds (0 when absent). */
@@ -278,7 +319,7 @@ public class ServeLoad {
     return m.find() ? Long.parseLong(m.group(1)) : 0;
   }
 
-  static List<String> contexts(String file, int n, int minWords, int maxWords, int k) throws Exception {
+  static List<String> words(String file) throws Exception {
     List<String> words = new ArrayList<>();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(file.endsWith(".gz")
         ? new GZIPInputStream(Files.newInputStream(Path.of(file))) : Files.newInputStream(Path.of(file)), StandardCharsets.UTF_8))) {
@@ -286,13 +327,16 @@ public class ServeLoad {
         for (String w : line.trim().split("\\s+")) if (!w.isEmpty()) words.add(w);
       }
     }
+    return words;
+  }
+
+  static List<String> contexts(List<String> words, int n, int minWords, int maxWords, int k) {
     Random rnd = new Random(1);
     List<String> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int len = minWords + rnd.nextInt(maxWords - minWords + 1);
       int s = rnd.nextInt(words.size() - len);
-      String ctx = String.join(" ", words.subList(s, s + len)).replace("\\", "\\\\").replace("\"", "\\\"");
-      out.add("{\"context\": \"" + ctx + "\", \"k\": " + k + "}");
+      out.add(body(words.subList(s, s + len), k));
     }
     return out;
   }

@@ -2,7 +2,9 @@
 # Load test of 'lmhead serve' (issue 18): requests/s and p50/p99 latency of POST /v1/next (k = 10, contexts of
 # 5-20 WikiText-2 validation words) at 1, 8 and 64 concurrent clients, for the full and the adaptive head at
 # V = 33,278 (2x200 LSTM trained briefly on WikiText-2) and V = 267,735 (untrained, bench/UntrainedModel.java),
-# with dynamic batching (--max-batch 64 --max-wait-ms 2) and one request at a time (--max-batch 1).
+# with dynamic batching (--max-batch 64 --max-wait-ms 2) and one request at a time (--max-batch 1). The servers run
+# without their state cache (--state-cache-mb 0): the 4,096 contexts are cycled, and a cache would find most of them
+# whole, measuring the cache instead of the model (bench/serve_typing.sh measures the cache on typing traffic).
 #
 #   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_WINDOW]        # default runs/serve-load 5
 #
@@ -41,6 +43,7 @@ trap cleanup EXIT
 for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
   for mode in batch one; do
     if [[ $mode == batch ]]; then flags=(--max-batch 64 --max-wait-ms 2); else flags=(--max-batch 1 --max-wait-ms 0); fi
+    flags+=(--state-cache-mb 0)
     ./lmhead serve --model "runs/$model" --port "$PORT" --warmup "$WARMUP" "${flags[@]}" 2> "$OUT/$model-$mode.server.log" &
     SERVER_PID=$!
     echo "== $model, $mode (${flags[*]}), server pid $SERVER_PID" >&2

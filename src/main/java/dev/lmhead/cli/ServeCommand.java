@@ -47,6 +47,11 @@ public final class ServeCommand implements Callable<Integer> {
       + "of words (16 x hidden bytes each: 20,971 words at hidden 200 in 64 MB) instead of recomputing them for every "
       + "input word; results equal the uncached ones up to float rounding; 0 = off (default: ${DEFAULT-VALUE}).")
   long gateCacheMb;
+  @Option(names = "--state-cache-mb", defaultValue = "64", description = "Keep the LSTM state after up to this many MB of contexts "
+      + "(2 x layers x hidden floats each, 3.2 KB at 2x200: about 19,000 contexts in 64 MB, least recently used evicted), so that a "
+      + "context that extends or repeats one of them (typing: \"the meaning\", then \"the meaning of\") runs only its new words; "
+      + "results equal the uncached ones up to float rounding; 0 = off (default: ${DEFAULT-VALUE}).")
+  long stateCacheMb;
 
   /** The sampler of {@code lmhead generate}, so that /v1/generate gives the same text for the same seed. */
   public static final Engine.Generator GENERATOR =
@@ -63,22 +68,23 @@ public final class ServeCommand implements Callable<Integer> {
     if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
     if (!(maxWaitMs >= 0 && maxWaitMs <= 10_000)) throw new IllegalArgumentException("--max-wait-ms must be in [0, 10000], got " + maxWaitMs);
     if (!(warmup >= 0 && warmup <= 600)) throw new IllegalArgumentException("--warmup must be in [0, 600] seconds, got " + warmup);
-    Server.Options opt = new Server.Options(host, port, httpThreads, maxBatch, maxWaitMs, readTimeoutMs);
     if (gateCacheMb < 0 || gateCacheMb > 1 << 20) throw new IllegalArgumentException("--input-gate-cache-mb must be in [0, 1048576], got " + gateCacheMb);
+    if (stateCacheMb < 0 || stateCacheMb > 1 << 20) throw new IllegalArgumentException("--state-cache-mb must be in [0, 1048576], got " + stateCacheMb);
+    Server.Options opt = new Server.Options(host, port, httpThreads, maxBatch, maxWaitMs, readTimeoutMs, stateCacheMb << 20);
     Checkpoint.Loaded l = Checkpoint.load(model, file);
     l.model().cacheInputGates(gateCacheMb << 20);
     if (warmup > 0) { // before listening: a load balancer sees the port only once the model is compiled
       long t0 = System.nanoTime();
-      long n = Engine.warmUp(l.model(), l.vocab(), maxBatch, maxWaitMs, warmup);
+      long n = Engine.warmUp(l.model(), l.vocab(), maxBatch, maxWaitMs, warmup, stateCacheMb << 20);
       System.err.printf("lmhead serve: warm-up, %,d synthetic requests in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
       l.model().cacheInputGates(gateCacheMb << 20); // emptied of the warm-up's random words
     }
     Server s = Server.start(l.model(), l.vocab(), GENERATOR, opt, model.getFileName().toString());
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> { s.close(); stop.countDown(); }));
-    System.err.printf("lmhead serve: http://%s:%d/  (%s head, V = %,d, %,d parameters; max batch %d, max wait %s ms; input-gate cache %d MB)%n",
+    System.err.printf("lmhead serve: http://%s:%d/  (%s head, V = %,d, %,d parameters; max batch %d, max wait %s ms; input-gate cache %d MB, state cache %d MB)%n",
         host.contains(":") ? "[" + host + "]" : host, s.port(), l.model().decoder.type(), l.vocab().size(), l.model().parameterCount(),
-        maxBatch, maxWaitMs, gateCacheMb);
+        maxBatch, maxWaitMs, gateCacheMb, stateCacheMb);
     stop.await();
     return 0;
   }

@@ -195,6 +195,16 @@ public final class LanguageModel {
    * batchSizes[0] + ... + batchSizes[t-1] + b. The recurrent state is left at each sequence's last step.
    */
   public float[] packedHeadInputs(int[][] seqsLongestFirst, int[] batchSizes) {
+    return packedHeadInputs(seqsLongestFirst, batchSizes, null, null);
+  }
+
+  /**
+   * {@link #packedHeadInputs(int[][], int[])} continuing from given states instead of a fresh one: sequence b
+   * starts from h0/c0 [layers, B, H] at row b (e.g. a server's kept state after the sequence's prefix); null
+   * starts every sequence from zeros. Afterwards {@link #stateH()}/{@link #stateC()} hold each sequence's state
+   * after its last step, in the same layout.
+   */
+  public float[] packedHeadInputs(int[][] seqsLongestFirst, int[] batchSizes, float[] h0, float[] c0) {
     decoder.train(false);
     int B = batchSizes[0], rows = 0;
     if (seqsLongestFirst.length != B) throw new IllegalArgumentException("batchSizes[0] = " + B + " but " + seqsLongestFirst.length + " sequences");
@@ -204,6 +214,13 @@ public final class LanguageModel {
     for (int t = 0, off = 0; t < batchSizes.length; off += batchSizes[t], t++)
       for (int b = 0; b < batchSizes[t]; b++) ids[off + b] = seqsLongestFirst[b][t];
     resetState(B);
+    if ((h0 == null) != (c0 == null)) throw new IllegalArgumentException("h0 and c0 must both be given or both be null");
+    if (h0 != null) {
+      if (h0.length != h.length || c0.length != c.length)
+        throw new IllegalArgumentException("initial state must be [layers, B, hidden] = " + h.length + " floats, got " + h0.length + " and " + c0.length);
+      System.arraycopy(h0, 0, h, 0, h.length);
+      System.arraycopy(c0, 0, c, 0, c.length);
+    }
     if (cachedGates(rows)) {
       rnn.forwardPackedFromGates(gates0, batchSizes, h, c, rnnOut);
     } else {

@@ -7,7 +7,9 @@ import dev.lmhead.model.Scorer;
 import dev.lmhead.nn.Lstm;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +73,8 @@ public final class Engine implements AutoCloseable {
   private final Generator generator;
   private final int maxBatch;
   private final long waitNanos;
+  private final StateCache cache; // null: off
+  private final float[] entry;
   private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private volatile boolean running = true;
@@ -82,6 +86,15 @@ public final class Engine implements AutoCloseable {
   final AtomicLong nextLstmNanos = new AtomicLong(), nextHeadNanos = new AtomicLong();
 
   public Engine(LanguageModel model, Vocabulary vocab, Generator generator, int maxBatch, double maxWaitMs) {
+    this(model, vocab, generator, maxBatch, maxWaitMs, 0);
+  }
+
+  /**
+   * @param stateCacheBytes memory for the LSTM states after contexts already run ({@link StateCache}): a context
+   *     that extends (or repeats) one of them runs only its new words; 0 = off, every context runs in full
+   */
+  public Engine(LanguageModel model, Vocabulary vocab, Generator generator, int maxBatch, double maxWaitMs, long stateCacheBytes) {
+    if (stateCacheBytes < 0) throw new IllegalArgumentException("--state-cache-mb must be >= 0, got " + stateCacheBytes + " bytes");
     if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be >= 1, got " + maxBatch);
     if (!(maxWaitMs >= 0 && maxWaitMs <= 10_000)) throw new IllegalArgumentException("--max-wait-ms must be in [0, 10000], got " + maxWaitMs);
     this.model = model;
@@ -90,6 +103,9 @@ public final class Engine implements AutoCloseable {
     this.generator = generator;
     this.maxBatch = maxBatch;
     this.waitNanos = (long) (maxWaitMs * 1e6);
+    int stateFloats = 2 * model.config.layers() * model.config.hidden();
+    this.cache = stateCacheBytes > 0 ? new StateCache(stateFloats, stateCacheBytes) : null;
+    this.entry = new float[stateFloats];
     thread = new Thread(this::loop, "lmhead-batcher");
     thread.setDaemon(true);
     thread.start();
@@ -100,6 +116,20 @@ public final class Engine implements AutoCloseable {
   public double maxWaitMs() { return waitNanos / 1e6; }
 
   public int queued() { return queue.size(); }
+
+  /**
+   * The state cache's counters (for /health), current for every answered request: null when it is off; else
+   * lookups, contexts found whole, contexts continued from a kept prefix, tokens not run thanks to it, entries,
+   * bytes, evictions.
+   */
+  public Map<String, Long> stateCacheStats() {
+    if (cache == null) return null;
+    long[] c = {cache.lookups, cache.fullHits, cache.partialHits, cache.tokensSaved, cache.entries(), cache.bytes(), cache.evictions};
+    Map<String, Long> m = new LinkedHashMap<>();
+    String[] names = {"lookups", "whole_hits", "prefix_hits", "tokens_saved", "entries", "bytes", "evictions"};
+    for (int i = 0; i < names.length; i++) m.put(names[i], c[i]);
+    return m;
+  }
 
   /**
    * The server calls this with +1 when a /v1/next or /v1/score request arrives and with -1 once it is queued
@@ -220,46 +250,108 @@ public final class Engine implements AutoCloseable {
   }
 
   private void runNext(List<NextJob> jobs) {
-    int n = jobs.size(), H = model.config.hidden();
-    NextJob[] sorted = jobs.toArray(new NextJob[0]);
-    Arrays.sort(sorted, (a, b) -> Integer.compare(a.seq().length, b.seq().length));
-    int[] lens = new int[n];
-    for (int i = 0; i < n; i++) lens[i] = sorted[i].seq().length;
+    int n = jobs.size(), H = model.config.hidden(), L = model.config.layers();
+    // what each context still has to run: everything after its longest kept prefix (all of it without a cache)
+    int[] from = new int[n];
+    float[][] start = new float[n][];
+    List<NextJob> seen = new ArrayList<>();
+    List<float[]> seenState = new ArrayList<>();
+    List<NextJob> rest = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      NextJob j = jobs.get(i);
+      StateCache.Hit hit = cache == null ? null : cache.longestPrefix(j.seq());
+      if (hit != null && hit.length() == j.seq().length) {
+        seen.add(j);
+        seenState.add(hit.state());
+      } else {
+        rest.add(j);
+        if (hit != null && hit.length() > 0) { from[rest.size() - 1] = hit.length(); start[rest.size() - 1] = hit.state(); }
+      }
+    }
+    // contexts seen before: their head input is the top layer's h of the kept state, no LSTM at all
+    for (int s = 0; s < seen.size(); s += maxBatch) {
+      int B = Math.min(maxBatch, seen.size() - s);
+      NextJob[] grp = seen.subList(s, s + B).toArray(new NextJob[0]);
+      float[] last = new float[B * H];
+      for (int b = 0; b < B; b++) System.arraycopy(seenState.get(s + b), (L - 1) * H, last, b * H, H);
+      topK(grp, last, System.nanoTime());
+    }
+    int m = rest.size();
+    if (m == 0) return;
+    Integer[] order = new Integer[m];
+    int[] todo = new int[m];
+    for (int i = 0; i < m; i++) { order[i] = i; todo[i] = rest.get(i).seq().length - from[i]; }
+    Arrays.sort(order, (a, b) -> Integer.compare(todo[a], todo[b]));
+    int[] lens = new int[m];
+    for (int i = 0; i < m; i++) lens[i] = todo[order[i]];
     for (int[] g : groups(lens)) {
-      int B = g[1] - g[0], kmax = 1;
+      int B = g[1] - g[0];
       // longest first, as the packed LSTM wants: each context runs over its own tokens only, no padding
       NextJob[] grp = new NextJob[B];
       int[][] seqs = new int[B][];
       int[] lensDesc = new int[B];
+      float[] h0 = null, c0 = null;
       for (int b = 0; b < B; b++) {
-        grp[b] = sorted[g[1] - 1 - b];
-        seqs[b] = grp[b].seq();
+        int i = order[g[1] - 1 - b];
+        grp[b] = rest.get(i);
+        seqs[b] = from[i] == 0 ? grp[b].seq() : Arrays.copyOfRange(grp[b].seq(), from[i], grp[b].seq().length);
         lensDesc[b] = seqs[b].length;
-        kmax = Math.max(kmax, grp[b].k());
+        if (start[i] != null) {
+          if (h0 == null) { h0 = new float[L * B * H]; c0 = new float[L * B * H]; }
+          for (int k = 0; k < L; k++) {
+            System.arraycopy(start[i], k * H, h0, (k * B + b) * H, H);
+            System.arraycopy(start[i], (L + k) * H, c0, (k * B + b) * H, H);
+          }
+        }
       }
       try {
         long t0 = System.nanoTime();
         int[] bs = Lstm.batchSizes(lensDesc);
-        float[] x = model.packedHeadInputs(seqs, bs);
+        float[] x = model.packedHeadInputs(seqs, bs, h0, c0);
         int[] stepOffset = new int[bs.length];
         for (int t = 1; t < bs.length; t++) stepOffset[t] = stepOffset[t - 1] + bs[t - 1];
         float[] last = new float[B * H];
         for (int b = 0; b < B; b++) System.arraycopy(x, (stepOffset[lensDesc[b] - 1] + b) * H, last, b * H, H);
+        if (cache != null) keep(grp, B);
         long t1 = System.nanoTime();
-        TopK top = model.decoder.topK(last, B, kmax);
         nextLstmNanos.addAndGet(t1 - t0);
-        nextHeadNanos.addAndGet(System.nanoTime() - t1);
-        passes.incrementAndGet();
-        contexts.addAndGet(B);
-        largestPass.accumulateAndGet(B, Math::max);
-        for (int b = 0; b < B; b++) {
-          int k = grp[b].k();
-          grp[b].future().complete(new Next(Arrays.copyOfRange(top.ids(), b * kmax, b * kmax + k),
-              Arrays.copyOfRange(top.logProbs(), b * kmax, b * kmax + k)));
-        }
+        topK(grp, last, t1);
       } catch (Throwable t) {
         for (NextJob j : grp) j.future().completeExceptionally(t);
       }
+    }
+  }
+
+  /** Keeps the state after each context of the pass just run (row b of the model's final state [layers, B, H]). */
+  private void keep(NextJob[] grp, int B) {
+    int H = model.config.hidden(), L = model.config.layers();
+    float[] hs = model.stateH(), cs = model.stateC();
+    for (int b = 0; b < B; b++) {
+      for (int k = 0; k < L; k++) {
+        System.arraycopy(hs, (k * B + b) * H, entry, k * H, H);
+        System.arraycopy(cs, (k * B + b) * H, entry, (L + k) * H, H);
+      }
+      cache.put(grp[b].seq(), entry, 0);
+    }
+  }
+
+  /** Exact top-k of the head inputs last [B, H] with the group's largest k, cut per request. */
+  private void topK(NextJob[] grp, float[] last, long t1) {
+    int B = grp.length, kmax = 1;
+    for (NextJob j : grp) kmax = Math.max(kmax, j.k());
+    try {
+      TopK top = model.decoder.topK(last, B, kmax);
+      nextHeadNanos.addAndGet(System.nanoTime() - t1);
+      passes.incrementAndGet();
+      contexts.addAndGet(B);
+      largestPass.accumulateAndGet(B, Math::max);
+      for (int b = 0; b < B; b++) {
+        int k = grp[b].k();
+        grp[b].future().complete(new Next(Arrays.copyOfRange(top.ids(), b * kmax, b * kmax + k),
+            Arrays.copyOfRange(top.logProbs(), b * kmax, b * kmax + k)));
+      }
+    } catch (Throwable t) {
+      for (NextJob j : grp) j.future().completeExceptionally(t);
     }
   }
 
@@ -311,21 +403,37 @@ public final class Engine implements AutoCloseable {
    * a fresh state); returns the number of requests run.
    */
   public static long warmUp(LanguageModel model, Vocabulary vocab, int maxBatch, double maxWaitMs, double seconds) throws InterruptedException {
+    return warmUp(model, vocab, maxBatch, maxWaitMs, seconds, 0);
+  }
+
+  /**
+   * {@link #warmUp(LanguageModel, Vocabulary, int, double, double)} through an engine with a state cache of
+   * {@code stateCacheBytes} (its own, dropped afterwards), where a quarter of the clients extend their previous
+   * context by one word per request, as typing does, so that the cache's paths are compiled too.
+   */
+  public static long warmUp(LanguageModel model, Vocabulary vocab, int maxBatch, double maxWaitMs, double seconds, long stateCacheBytes)
+      throws InterruptedException {
     if (!(seconds >= 0 && seconds <= 600)) throw new IllegalArgumentException("--warmup must be in [0, 600] seconds, got " + seconds);
     if (seconds == 0) return 0;
-    try (Engine e = new Engine(model, vocab, null, maxBatch, maxWaitMs)) {
+    try (Engine e = new Engine(model, vocab, null, maxBatch, maxWaitMs, stateCacheBytes)) {
       long end = System.nanoTime() + (long) (seconds * 1e9);
       int clients = 64, V = vocab.size(), eos = vocab.eosId();
       AtomicLong done = new AtomicLong();
       Thread[] ts = new Thread[clients];
       for (int c = 0; c < clients; c++) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(c);
-        boolean scorer = c % 8 == 7;
+        boolean scorer = c % 8 == 7, typing = c % 4 == 1;
         ts[c] = new Thread(() -> {
+          int[] seq = {eos};
           while (System.nanoTime() < end) {
-            int[] seq = new int[2 + r.nextInt(20)];
-            seq[0] = eos;
-            for (int j = 1; j < seq.length; j++) seq[j] = r.nextInt(V);
+            if (typing && seq.length < 21) {
+              seq = Arrays.copyOf(seq, seq.length + 1);
+              seq[seq.length - 1] = r.nextInt(V);
+            } else {
+              seq = new int[2 + r.nextInt(20)];
+              seq[0] = eos;
+              for (int j = 1; j < seq.length; j++) seq[j] = r.nextInt(V);
+            }
             try {
               if (scorer) e.score(new int[][] {Arrays.copyOfRange(seq, 1, seq.length)}).get();
               else e.next(seq, 1 + r.nextInt(10)).get();

@@ -67,8 +67,14 @@ public final class Server implements AutoCloseable {
   public static final int MAX_GENERATE_WORDS = 1_000;
 
   /** Server settings. {@code port} 0 picks a free port. */
-  public record Options(String host, int port, int httpThreads, int maxBatch, double maxWaitMs, int readTimeoutMs) {
+  public record Options(String host, int port, int httpThreads, int maxBatch, double maxWaitMs, int readTimeoutMs, long stateCacheBytes) {
+    /** Without a state cache: every context runs in full. */
+    public Options(String host, int port, int httpThreads, int maxBatch, double maxWaitMs, int readTimeoutMs) {
+      this(host, port, httpThreads, maxBatch, maxWaitMs, readTimeoutMs, 0);
+    }
+
     public Options {
+      if (stateCacheBytes < 0) throw new IllegalArgumentException("--state-cache-mb must be >= 0, got " + stateCacheBytes + " bytes");
       if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in [0, 65535], got " + port);
       if (httpThreads < 1 || httpThreads > 4096) throw new IllegalArgumentException("--http-threads must be in [1, 4096], got " + httpThreads);
       if (readTimeoutMs < 1) throw new IllegalArgumentException("--read-timeout-ms must be >= 1, got " + readTimeoutMs);
@@ -76,9 +82,10 @@ public final class Server implements AutoCloseable {
 
     public static Options defaults() { return new Options("127.0.0.1", 0, 128, 64, 2, 10_000); }
 
-    public Options withPort(int p) { return new Options(host, p, httpThreads, maxBatch, maxWaitMs, readTimeoutMs); }
-    public Options withBatch(int b, double w) { return new Options(host, port, httpThreads, b, w, readTimeoutMs); }
-    public Options withReadTimeoutMs(int t) { return new Options(host, port, httpThreads, maxBatch, maxWaitMs, t); }
+    public Options withPort(int p) { return new Options(host, p, httpThreads, maxBatch, maxWaitMs, readTimeoutMs, stateCacheBytes); }
+    public Options withBatch(int b, double w) { return new Options(host, port, httpThreads, b, w, readTimeoutMs, stateCacheBytes); }
+    public Options withReadTimeoutMs(int t) { return new Options(host, port, httpThreads, maxBatch, maxWaitMs, t, stateCacheBytes); }
+    public Options withStateCacheBytes(long b) { return new Options(host, port, httpThreads, maxBatch, maxWaitMs, readTimeoutMs, b); }
   }
 
   private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
@@ -105,7 +112,7 @@ public final class Server implements AutoCloseable {
     this.opt = opt;
     this.modelName = modelName;
     this.page = resource("index.html");
-    this.engine = new Engine(model, vocab, gen, opt.maxBatch(), opt.maxWaitMs());
+    this.engine = new Engine(model, vocab, gen, opt.maxBatch(), opt.maxWaitMs(), opt.stateCacheBytes());
     try {
       http = HttpServer.create(new InetSocketAddress(opt.host(), opt.port()), 256);
     } catch (IOException e) {
@@ -415,6 +422,8 @@ public final class Server implements AutoCloseable {
     m.put("model_busy_s", engine.busyNanos.get() / 1e9);
     m.put("next_lstm_s", engine.nextLstmNanos.get() / 1e9);
     m.put("next_head_s", engine.nextHeadNanos.get() / 1e9);
+    Map<String, Long> cache = engine.stateCacheStats();
+    if (cache != null) m.put("state_cache", cache);
     Runtime rt = Runtime.getRuntime();
     m.put("heap_used_mb", (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
     return m;

@@ -85,6 +85,8 @@ class ServeCommandTest {
         {"serve", "--model", full.toString(), "--warmup", "NaN"},
         {"serve", "--model", full.toString(), "--input-gate-cache-mb", "-1"},
         {"serve", "--model", full.toString(), "--input-gate-cache-mb", "lots"},
+        {"serve", "--model", full.toString(), "--state-cache-mb", "-1"},
+        {"serve", "--model", full.toString(), "--state-cache-mb", "2000000"},
         {"serve", "--model", tmp.resolve("nope").toString()},
         {"serve", "--model", full.toString(), "--port", "x"}}) {
       var r = BadInputTest.run(args);
