@@ -7,6 +7,12 @@
 # whole, measuring the cache instead of the model (bench/serve_typing.sh measures the cache on typing traffic).
 #
 #   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_WINDOW]        # default runs/serve-load 5
+#   bench/serve_load.sh --typing [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]   # default runs/serve-typing 5 2 (~15 minutes)
+#
+# --typing: the server's state cache on typing traffic: POST /v1/next from 64 clients that each type through the
+# validation text (contexts of 5, 6, ... 20 words from a random start, one request per word: ServeLoad's
+# --workload typing), every model above, batched (the defaults), with the state cache off (--state-cache-mb 0) and on
+# (64 MB, the default), alternating per model ROUNDS times, each a fresh server after its warm-up.
 #
 # Loopback only; every run is bounded. Each server first runs 30 s of lmhead serve's synthetic warm-up (--warmup 30,
 # SERVE_WARMUP to change: the JIT needs 20-40 s of traffic to reach its final code for the V = 267,735 full softmax,
@@ -17,8 +23,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-OUT="${1:-runs/serve-load}"
+TYPING=0
+if [[ "${1:-}" == --typing ]]; then TYPING=1; shift; fi
+OUT="${1:-runs/serve-$([[ $TYPING == 1 ]] && echo typing || echo load)}"
 SECS="${2:-5}"
+ROUNDS="${3:-2}"
 WARMUP="${SERVE_WARMUP:-30}"
 PORT="${SERVE_LOAD_PORT:-18731}"
 mkdir -p "$OUT"
@@ -40,16 +49,56 @@ RESULTS="$OUT/results.jsonl"
 SERVER_PID=""
 cleanup() { [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
+# start_server LOG SERVE-FLAGS...: one server in the background after its warm-up (ServeLoad waits for /health)
+start_server() { local log=$1; shift; ./lmhead serve --port "$PORT" --warmup "$WARMUP" "$@" 2> "$log" & SERVER_PID=$!; }
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+if [[ $TYPING == 1 ]]; then
+for round in $(seq 1 "$ROUNDS"); do
+  for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
+    for mb in 0 64; do
+      start_server "$OUT/$model-cache$mb-r$round.server.log" --model "runs/$model" --state-cache-mb "$mb"
+      echo "== round $round, $model, state cache $mb MB, server pid $SERVER_PID" >&2
+      "$JAVA" bench/ServeLoad.java --url "http://127.0.0.1:$PORT" --clients 64 --seconds "$SECS" --warmup 5 --repeat 3 \
+          --max-requests 100000 --workload typing --label "$model/cache$mb" | tee -a "$RESULTS"
+      stop_server
+    done
+  done
+done
+python3 - "$RESULTS" > "$OUT/table.md" <<'PY'
+import json, statistics, sys
+w = {}
+for l in open(sys.argv[1]):
+    if l.strip():
+        r = json.loads(l)
+        w.setdefault(r["label"], []).append(r)
+med = lambda xs: statistics.median(xs)
+print("| model | state cache | requests/s (median window) | range | p50 ms | p99 ms | contexts continued | contexts per pass | model busy | errors |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label, ws in w.items():
+    rps = [x["rps"] for x in ws]
+    print(f"| {label.split('/')[0]} | {label.split('/')[1].replace('cache0', 'off').replace('cache64', 'on, 64 MB')} | {med(rps):,.1f} | "
+          f"{min(rps):,.0f}–{max(rps):,.0f} | {med([x['p50_ms'] for x in ws]):.1f} | {med([x['p99_ms'] for x in ws]):.1f} | "
+          f"{med([x['cache_prefix'] + x['cache_whole'] for x in ws]):.0%} | {med([x['contexts_per_pass'] for x in ws]):.1f} | "
+          f"{med([x['model_busy'] for x in ws]):.0%} | {sum(x['errors'] for x in ws)} |")
+m = {label: med([x["rps"] for x in ws]) for label, ws in w.items()}
+for v in ["", "-267k"]:
+    for c in ["cache0", "cache64"]:
+        a, f = m.get(f"serve-adaptive{v}/{c}"), m.get(f"serve-full{v}/{c}")
+        if a and f: print(f"\nadaptive / full at V = {'267,735' if v else '33,278'}, state cache {'off' if c == 'cache0' else 'on'}: {a / f:.2f}x", end="")
+print()
+PY
+cat "$OUT/table.md"
+exit 0
+fi
 for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
   for mode in batch one; do
     if [[ $mode == batch ]]; then flags=(--max-batch 64 --max-wait-ms 2); else flags=(--max-batch 1 --max-wait-ms 0); fi
     flags+=(--state-cache-mb 0)
-    ./lmhead serve --model "runs/$model" --port "$PORT" --warmup "$WARMUP" "${flags[@]}" 2> "$OUT/$model-$mode.server.log" &
-    SERVER_PID=$!
+    start_server "$OUT/$model-$mode.server.log" --model "runs/$model" "${flags[@]}"
     echo "== $model, $mode (${flags[*]}), server pid $SERVER_PID" >&2
     "$JAVA" bench/ServeLoad.java --url "http://127.0.0.1:$PORT" --clients 1,8,64 --seconds "$SECS" --warmup 5 \
         --repeat 3 --max-requests 100000 --label "$model/$mode" | tee -a "$RESULTS"
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+    stop_server
   done
 done
 
