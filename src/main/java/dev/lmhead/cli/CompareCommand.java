@@ -66,9 +66,9 @@ public final class CompareCommand implements Callable<Integer> {
   /** The plateau schedule's lr factor (the PyTorch example's ÷4), also the one --anneal-at applies. */
   static final double LR_DECAY = 0.25;
 
-  @Option(names = "--anneal-at", defaultValue = "0", description = {"Multiply each head's lr by 0.25 (the plateau schedule's decay) once,",
-      "when this fraction of its budget is spent, as train --anneal-at (default: ${DEFAULT-VALUE}, never)."})
-  double annealAt;
+  @Option(names = "--anneal-at", split = ",", defaultValue = "0", description = {"Multiply each head's lr by 0.25 (the plateau schedule's decay)",
+      "at each of these fractions of its budget, as train --anneal-at (default: ${DEFAULT-VALUE}, never)."})
+  double[] annealAt;
   @Option(names = "--save-every", defaultValue = "5m", description = "Write each run's resume checkpoint this often inside an epoch (default: ${DEFAULT-VALUE}).")
   String saveEvery;
   @Option(names = "--resume", description = {"Continue an interrupted compare in --output: finished heads keep their row (result.json),",
@@ -85,7 +85,7 @@ public final class CompareCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--budget 0 needs --max-tokens or --epochs to bound each run");
     }
     if (budgetS < 0 || maxTokens < 0) throw new IllegalArgumentException("--budget and --max-tokens must be >= 0");
-    if (!(annealAt >= 0 && annealAt < 1)) throw new IllegalArgumentException("--anneal-at must be in [0, 1) (0: never), got " + annealAt);
+    annealAt = Trainer.annealFractions(annealAt);
     Map<String, Variant> variants = variants(heads, model, lr, clip);
     double saveEveryS = Setup.parseDuration("--save-every", saveEvery), valEveryS = Setup.parseDuration("--val-every", valEvery);
     double[] snapshots = snapshotAt.stream().mapToDouble(t -> Setup.parseDuration("--snapshot-at", t)).toArray();
@@ -96,7 +96,7 @@ public final class CompareCommand implements Callable<Integer> {
     var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
-    String budgetText = budgetText(budgetS, epochs) + (annealAt > 0 ? String.format(", lr x %s after %.0f%% of it", LR_DECAY, 100 * annealAt) : "");
+    String budgetText = budgetText(budgetS, epochs) + (annealAt.length > 0 ? String.format(", lr x %s after %s of it", LR_DECAY, Trainer.describeFractions(annealAt, "%.0f%%")) : "");
     for (var variant : variants.entrySet()) {
       String h = variant.getKey();
       Variant v = variant.getValue();

@@ -61,22 +61,24 @@ public final class TrainCommand implements Callable<Integer> {
   Double lrDecay;
   @Option(names = "--decay-start", defaultValue = "4", description = "epoch schedule: lr decays after each epoch from this one on (Zaremba: 4, i.e. epoch 5 runs at lr*decay) (default: ${DEFAULT-VALUE}).")
   int decayStart;
-  @Option(names = "--anneal-at", description = {"Multiply the lr by --lr-decay once when this fraction of the training budget",
-      "(--time-budget, --max-tokens or --epochs, whichever ends first) is spent, e.g. 0.8: the last 20% at lr/4; 0 = never",
-      "(default: " + DEFAULT_ANNEAL + " when the head is train's own choice and a --time-budget is set, i.e. the main job; else 0)."})
-  Double annealAtOption;
+  @Option(names = "--anneal-at", split = ",", description = {"Multiply the lr by --lr-decay when each of these fractions of the training budget",
+      "(--time-budget, --max-tokens or --epochs, whichever ends first) is spent, e.g. 0.8 (the last 20% at lr/4) or 0.7,0.8,0.9; 0 = never",
+      "(default: " + DEFAULT_ANNEAL_TEXT + " when the head is train's own choice and a --time-budget is set, i.e. the main job; else 0)."})
+  double[] annealAtOption;
 
-  /** The main job's --anneal-at: its last 20% at lr / 4 (README, issue 17: the measured gain). */
-  static final double DEFAULT_ANNEAL = 0.8;
+  /** The main job's --anneal-at (README, issue 17: the measured gain). */
+  static final double[] DEFAULT_ANNEAL = {0.8};
+  static final String DEFAULT_ANNEAL_TEXT = "0.8";
+  static final String ANNEAL_REASON = "on WikiText-2 it took valid ppl from 166.43 to 146.52 at the same 8.6 M tokens";
 
   /**
    * The effective --anneal-at, and why when it was not given: {@link #DEFAULT_ANNEAL} when train chose the
    * head itself (headReason non-null) under a time budget, where a run ends wherever the budget does and the
-   * plateau rule has rarely fired by then; 0 otherwise (a recipe given by its flags is trained as given).
+   * plateau rule has rarely fired by then; none otherwise (a recipe given by its flags is trained as given).
    */
-  static double annealAt(Double given, String headReason, double budgetS) {
-    if (given != null) return given;
-    return headReason != null && budgetS > 0 ? DEFAULT_ANNEAL : 0;
+  static double[] annealAt(double[] given, String headReason, double budgetS) {
+    if (given != null) return Trainer.annealFractions(given);
+    return headReason != null && budgetS > 0 ? DEFAULT_ANNEAL.clone() : new double[0];
   }
   @Option(names = "--time-budget", defaultValue = "12m", description = "Stop training after this much training time, e.g. 90s, 15m, 2h; 0 = no limit (default: ${DEFAULT-VALUE}, so that the whole default job with its final evaluation takes about 15 minutes).")
   String timeBudget;
@@ -184,7 +186,7 @@ public final class TrainCommand implements Callable<Integer> {
     Corpus corpus = Corpus.load(data, minCountOption != null ? minCountOption : Corpus.AUTO_MIN_COUNT, maxVocab);
     minCount = corpus.minCount();
     String headReason = chooseDefaultHead(data, corpus.vocab().size(), model);
-    double annealAt = annealAt(annealAtOption, headReason, budget);
+    double[] annealAt = annealAt(annealAtOption, headReason, budget);
     Path dir = output != null ? output : Path.of("runs", Path.of(data).getFileName() + "-" + model.head);
     if (resume) {
       if (!Files.exists(dir.resolve(Checkpoint.LAST))) {
@@ -221,9 +223,9 @@ public final class TrainCommand implements Callable<Integer> {
           corpus.name(), corpus.vocab().size(), corpus.train().length, corpus.valid().length, corpus.test().length,
           100 * corpus.oovRate(corpus.valid()), 100 * corpus.oovRate(corpus.test()));
       if (headReason != null) out.println("head      " + headReason);
-      if (annealAtOption == null && annealAt > 0) {
-        out.printf("anneal    lr x %s for the last %.0f%% of the budget: on WikiText-2 it took valid ppl from 166.43 to 146.52 at the same 8.6 M tokens (README, issue 17); --anneal-at 0 turns it off%n",
-            tc.lrDecay(), 100 * (1 - annealAt));
+      if (annealAtOption == null && annealAt.length > 0) {
+        out.printf("anneal    lr x %s at %s of the budget: %s (README, issue 17); --anneal-at 0 turns it off%n",
+            tc.lrDecay(), Trainer.describeFractions(annealAt, "%.0f%%"), ANNEAL_REASON);
       }
       if (minCountOption == null && minCount > 1) {
         out.printf("vocab     the training text has no <unk>: its rarest words, seen fewer than %d times, become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
@@ -233,7 +235,7 @@ public final class TrainCommand implements Callable<Integer> {
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
       out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s%s, budget %s, seed %d%n",
           optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule,
-          annealAt > 0 ? String.format(" + lr x %s at %.0f%% of the budget", tc.lrDecay(), 100 * annealAt) : "",
+          annealAt.length > 0 ? String.format(" + lr x %s at %s of the budget", tc.lrDecay(), Trainer.describeFractions(annealAt, "%.0f%%")) : "",
           budget > 0 ? timeBudget : "none", seed);
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }

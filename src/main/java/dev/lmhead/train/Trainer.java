@@ -94,9 +94,9 @@ public final class Trainer {
   private double[] snapshotTimes = {};
   /** The earliest snapshot time not yet kept (+inf: none left); checked every step, so kept in memory. */
   private double nextSnapshot = Double.POSITIVE_INFINITY;
-  /** Fraction of the training budget after which the lr is multiplied by --lr-decay once (0: never); see {@link #annealAt}. */
-  private double annealAt;
-  private boolean annealed;
+  /** Fractions of the training budget at which the lr is multiplied by --lr-decay (none: never); see {@link #annealAt}. */
+  private double[] annealAt = new double[0];
+  private int annealed; // how many of them have been applied
   /** Training tokens of one epoch (set when the run starts), for {@link #budgetSpent}. */
   private long epochTokens;
   /** Test hook: steps at which a NaN is written into a gradient before clipping. */
@@ -123,16 +123,47 @@ public final class Trainer {
 
   /**
    * Multiplies the lr by {@code --lr-decay} once, when this fraction of the training budget is spent
-   * ({@code --anneal-at 0.8}: the last 20% of a 12-minute budget at lr / 4). The budget is whichever of
+   * ({@code --anneal-at 0.8}: the last 20% of a 12-minute budget at lr / 4); 0 = never. See {@link #annealAt(double[])}.
+   */
+  public Trainer annealAt(double fraction) {
+    return annealAt(new double[] {fraction});
+  }
+
+  /**
+   * Multiplies the lr by {@code --lr-decay} at each of these fractions of the training budget ({@code --anneal-at
+   * 0.7,0.8,0.9}: lr / 4, / 16, / 64 for the last 30%, 20%, 10%); {0} = never. The budget is whichever of
    * {@code --time-budget}, {@code --max-tokens} and {@code --epochs} ends first ({@link #budgetSpent}).
    * Why: in 6 epochs the plateau rule often never fires, and one epoch at lr / 4 after 6 at lr 20 took
    * WikiText-2 valid ppl from 139.73 to 120.45 (full softmax) and from 159.74 to 139.27 (adaptive input
-   * and tied adaptive softmax). A resumed run past the fraction already has the lower lr in its checkpoint.
+   * and tied adaptive softmax); each further cut gained again (README, issue 17). A resumed run past a
+   * fraction already has the lower lr in its checkpoint.
    */
-  public Trainer annealAt(double fraction) {
-    if (!(fraction >= 0 && fraction < 1)) throw new IllegalArgumentException("--anneal-at must be in [0, 1) (0: never), got " + fraction);
-    annealAt = fraction;
+  public Trainer annealAt(double[] fractions) {
+    annealAt = annealFractions(fractions);
     return this;
+  }
+
+  /**
+   * The --anneal-at fractions checked: each in (0, 1), increasing; a single 0 means none.
+   *
+   * @throws IllegalArgumentException naming the flag and the values
+   */
+  public static double[] annealFractions(double[] f) {
+    if (f == null || (f.length == 1 && f[0] == 0)) return new double[0];
+    for (int i = 0; i < f.length; i++) {
+      if (!(f[i] > 0 && f[i] < 1) || (i > 0 && !(f[i] > f[i - 1]))) {
+        throw new IllegalArgumentException("--anneal-at must be fractions in (0, 1) in increasing order, e.g. 0.8 or 0.7,0.8,0.9 (0: never), got "
+            + describeFractions(f, "%s"));
+      }
+    }
+    return f.clone();
+  }
+
+  /** The fractions as "70%, 80%, 90%" (fmt "%.0f%%" of percentages) or as given ("%s"). */
+  public static String describeFractions(double[] f, String fmt) {
+    StringBuilder b = new StringBuilder();
+    for (double x : f) b.append(b.length() > 0 ? (fmt.equals("%s") ? "," : ", ") : "").append(String.format(java.util.Locale.ROOT, fmt, fmt.equals("%s") ? x : 100 * x));
+    return b.toString();
   }
 
   /** How much of the training budget is spent: the largest of the time, token and epoch fractions. */
@@ -144,12 +175,13 @@ public final class Trainer {
   }
 
   private void annealIfDue(Progress bar) {
-    if (annealAt <= 0 || annealed || budgetSpent() < annealAt) return;
-    annealed = true;
-    double before = lr;
-    lr *= cfg.lrDecay();
-    metrics.write("anneal", Map.of("epoch", epoch, "step", step, "tokens", tokens, "train_seconds", trainSeconds, "lr", lr));
-    say(String.format("| anneal | %.0f%% of the budget spent: lr %.4g -> %.4g |", 100 * annealAt, before, lr));
+    if (annealed >= annealAt.length || budgetSpent() < annealAt[annealed]) return;
+    while (annealed < annealAt.length && budgetSpent() >= annealAt[annealed]) {
+      double before = lr, at = annealAt[annealed++];
+      lr *= cfg.lrDecay();
+      metrics.write("anneal", Map.of("epoch", epoch, "step", step, "tokens", tokens, "train_seconds", trainSeconds, "lr", lr));
+      say(String.format("| anneal | %.0f%% of the budget spent: lr %.4g -> %.4g |", 100 * at, before, lr));
+    }
     showBudget(bar);
   }
 
@@ -246,7 +278,8 @@ public final class Trainer {
   public Outcome run() throws IOException {
     BpttBatcher batcher = new BpttBatcher(corpus.train(), cfg.batch());
     epochTokens = (long) batcher.columnLength() * cfg.batch();
-    annealed = annealAt > 0 && budgetSpent() >= annealAt; // resumed past it: the saved lr is already the lower one
+    annealed = 0; // resumed past some: the saved lr is already the lower one
+    while (annealed < annealAt.length && budgetSpent() >= annealAt[annealed]) annealed++;
     boolean budgetHit = false;
     int startEpoch = epoch;
     if (!Files.exists(dir.resolve(Checkpoint.LAST))) snapshot(); // the roll-back target until a checkpoint exists

@@ -219,7 +219,7 @@ class CompareCommandTest {
     assertEquals(2, rows.size());
     for (var e : rows) {
       JsonObject row = e.getAsJsonObject();
-      assertEquals(0.5, row.get("anneal_at").getAsDouble(), 0.0, row.toString());
+      assertEquals("[0.5]", row.get("anneal_at").toString(), row.toString());
       Path run = out.resolve(row.get("head").getAsString().replaceAll("[^A-Za-z0-9_.+-]+", "-"));
       var anneals = anneals(run);
       assertEquals(1, anneals.size(), run + ": one anneal event");

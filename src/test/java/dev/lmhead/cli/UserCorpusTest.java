@@ -145,12 +145,14 @@ class UserCorpusTest {
     ModelOptions ptb = parsed();
     assertEquals(null, TrainCommand.chooseDefaultHead("ptb", 10_000, ptb));
     assertEquals("full", ptb.head);
-    // the main job (head chosen by train, time budget) anneals its last 20%; a recipe given by flags does not
-    assertEquals(TrainCommand.DEFAULT_ANNEAL, TrainCommand.annealAt(null, why, 720), 0.0);
-    assertEquals(0.0, TrainCommand.annealAt(null, null, 720), 0.0, "--head full: the PyTorch recipe as given");
-    assertEquals(0.0, TrainCommand.annealAt(null, why, 0), 0.0, "--time-budget 0: the 6 epochs as the recipe has them");
-    assertEquals(0.0, TrainCommand.annealAt(0.0, why, 720), 0.0, "--anneal-at 0 turns it off");
-    assertEquals(0.5, TrainCommand.annealAt(0.5, null, 0), 0.0);
+    // the main job (head chosen by train, time budget) anneals; a recipe given by flags does not
+    org.junit.jupiter.api.Assertions.assertArrayEquals(TrainCommand.DEFAULT_ANNEAL, TrainCommand.annealAt(null, why, 720), 0.0);
+    assertTrue(TrainCommand.DEFAULT_ANNEAL.length > 0);
+    assertEquals(0, TrainCommand.annealAt(null, null, 720).length, "--head full: the PyTorch recipe as given");
+    assertEquals(0, TrainCommand.annealAt(null, why, 0).length, "--time-budget 0: the 6 epochs as the recipe has them");
+    assertEquals(0, TrainCommand.annealAt(new double[] {0}, why, 720).length, "--anneal-at 0 turns it off");
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0.5}, TrainCommand.annealAt(new double[] {0.5}, null, 0), 0.0);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0.7, 0.9}, TrainCommand.annealAt(new double[] {0.7, 0.9}, null, 0), 0.0);
     ModelOptions untied = parsed("--input", "embedding");
     assertTrue(TrainCommand.chooseDefaultHead("wikitext-2", 33_278, untied).startsWith("adaptive softmax:"));
     assertEquals("embedding", untied.input);

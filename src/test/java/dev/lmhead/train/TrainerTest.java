@@ -263,6 +263,29 @@ class TrainerTest {
     assertTrue(differedAfter, "the lower lr changed the losses after the anneal");
     assertThrows(IllegalArgumentException.class, () -> plain.annealAt(1.0));
     assertThrows(IllegalArgumentException.class, () -> plain.annealAt(Double.NaN));
+    for (double[] bad : new double[][] {{0.6, 0.3}, {0.5, 0.5}, {0.5, 1.0}, {0, 0.5}, {-0.1}}) {
+      var e = assertThrows(IllegalArgumentException.class, () -> plain.annealAt(bad), java.util.Arrays.toString(bad));
+      assertTrue(e.getMessage().startsWith("--anneal-at must be fractions in (0, 1) in increasing order"), e.getMessage());
+    }
+  }
+
+  /** --anneal-at 0.3,0.6: two cuts, each at the first step past its fraction, lr × decay each time. */
+  @Test
+  void annealCutsTheLrAtEachFraction() throws Exception {
+    long budget = 6_000, step = 12 * 8;
+    Path dir = tmp.resolve("run-anneal-2");
+    Trainer t = new Trainer(new LanguageModel(config(), corpus.vocab().counts(), new Rng(31)), corpus, train(1, budget, 31), dir, QUIET, true)
+        .annealAt(new double[] {0.3, 0.6});
+    t.run();
+    assertEquals(20 * 0.25 * 0.25, t.lr(), 0.0);
+    var anneals = NumericFaultTest.events(dir, "anneal");
+    assertEquals(2, anneals.size());
+    double[] at = {0.3, 0.6}, lr = {5, 1.25};
+    for (int i = 0; i < 2; i++) {
+      long tok = anneals.get(i).get("tokens").getAsLong();
+      assertTrue(tok >= at[i] * budget && tok < at[i] * budget + step, "cut " + i + " at " + tok + " tokens of " + budget);
+      assertEquals(lr[i], anneals.get(i).get("lr").getAsDouble(), 0.0);
+    }
   }
 
   /** [tokens, loss] of every logged training interval. */
