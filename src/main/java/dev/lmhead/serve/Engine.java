@@ -33,6 +33,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * 1e-6 per log-prob measured; the tests allow 1e-5), and near-ties may swap. Top-k is computed once with the largest k of the group and cut per request: exact top-k with ties
  * broken by the smaller id is a prefix of a larger exact top-k.
  *
+ * <p>With a {@link StateCache} (the server's {@code --state-cache-mb}), each context first looks up the longest
+ * prefix of it already run: a context seen whole goes straight to the head (its kept top-layer state is its head
+ * input), one that extends a kept prefix runs only its new words, continuing from the kept state in the same
+ * packed pass as the others; the state after every context run is kept. Results are those of the full context up
+ * to float rounding, as for batching.
+ *
  * <p>Memory is bounded: a forward pass holds at most {@code maxBatch} contexts and
  * {@link #TOKEN_BUDGET} padded positions (contexts are grouped by length; one context alone may exceed
  * the budget, it is limited by the server's context limit).
