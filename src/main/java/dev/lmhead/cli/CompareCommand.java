@@ -96,7 +96,7 @@ public final class CompareCommand implements Callable<Integer> {
     var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
-    String budgetText = budgetText(budgetS, epochs) + (annealAt.length > 0 ? String.format(", lr x %s after %s of it", LR_DECAY, Trainer.describeFractions(annealAt, "%.0f%%")) : "");
+    String budgetText = budgetText(budgetS, epochs) + (annealAt.length > 0 ? String.format(", lr x %s after %s of it", LR_DECAY, Trainer.describeFractions(annealAt)) : "");
     for (var variant : variants.entrySet()) {
       String h = variant.getKey();
       Variant v = variant.getValue();

@@ -225,7 +225,7 @@ public final class TrainCommand implements Callable<Integer> {
       if (headReason != null) out.println("head      " + headReason);
       if (annealAtOption == null && annealAt.length > 0) {
         out.printf("anneal    lr x %s at %s of the budget: %s (README, issue 17); --anneal-at 0 turns it off%n",
-            tc.lrDecay(), Trainer.describeFractions(annealAt, "%.0f%%"), ANNEAL_REASON);
+            tc.lrDecay(), Trainer.describeFractions(annealAt), ANNEAL_REASON);
       }
       if (minCountOption == null && minCount > 1) {
         out.printf("vocab     the training text has no <unk>: its rarest words, seen fewer than %d times, become <unk> (%,d tokens), so that unseen words get a trained probability (--min-count 1 keeps every word)%n",
@@ -235,7 +235,7 @@ public final class TrainCommand implements Callable<Integer> {
           cfg.input(), cfg.emb(), cfg.layers(), cfg.hidden(), cfg.dropout(), Setup.describeHead(lm), cfg.tied() ? " (tied)" : "", lm.parameterCount());
       out.printf("training  %s lr %s, clip %s, %s-level loss, bptt %d, batch %d, %d epochs, schedule %s%s, budget %s, seed %d%n",
           optimizer, lr, clip, lossScale, bptt, batch, epochs, schedule,
-          annealAt.length > 0 ? String.format(" + lr x %s at %s of the budget", tc.lrDecay(), Trainer.describeFractions(annealAt, "%.0f%%")) : "",
+          annealAt.length > 0 ? String.format(" + lr x %s at %s of the budget", tc.lrDecay(), Trainer.describeFractions(annealAt)) : "",
           budget > 0 ? timeBudget : "none", seed);
       out.printf("compute   %s BLAS, %d threads; run dir %s%n", Blas.get().name(), Parallel.threads(), dir);
     }

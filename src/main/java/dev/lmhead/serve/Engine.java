@@ -130,10 +130,14 @@ public final class Engine implements AutoCloseable {
    */
   public Map<String, Long> stateCacheStats() {
     if (cache == null) return null;
-    long[] c = {cache.lookups, cache.fullHits, cache.partialHits, cache.tokensSaved, cache.entries(), cache.bytes(), cache.evictions};
     Map<String, Long> m = new LinkedHashMap<>();
-    String[] names = {"lookups", "whole_hits", "prefix_hits", "tokens_saved", "entries", "bytes", "evictions"};
-    for (int i = 0; i < names.length; i++) m.put(names[i], c[i]);
+    m.put("lookups", cache.lookups);
+    m.put("whole_hits", cache.fullHits);
+    m.put("prefix_hits", cache.partialHits);
+    m.put("tokens_saved", cache.tokensSaved);
+    m.put("entries", (long) cache.entries());
+    m.put("bytes", cache.bytes());
+    m.put("evictions", cache.evictions);
     return m;
   }
 

@@ -65,11 +65,7 @@ final class StateCache {
     if (n == 0 || map.isEmpty()) return MISS;
     if (prefixHash.length < n) prefixHash = new long[Math.max(n, 2 * prefixHash.length)];
     long h = 0;
-    for (int i = 0; i < n; i++) {
-      h = (h + seq[i] + 1) * MUL;
-      h ^= h >>> 29;
-      prefixHash[i] = h;
-    }
+    for (int i = 0; i < n; i++) prefixHash[i] = h = mix(h, seq[i]);
     for (int p = n; p >= 1; p--) {
       probe.set(seq, p, prefixHash[p - 1]);
       float[] s = map.get(probe);
@@ -118,11 +114,14 @@ final class StateCache {
 
   static long hash(int[] seq) {
     long h = 0;
-    for (int id : seq) {
-      h = (h + id + 1) * MUL;
-      h ^= h >>> 29;
-    }
+    for (int id : seq) h = mix(h, id);
     return h;
+  }
+
+  /** The hash of a prefix extended by one id (the same for lookups and keys). */
+  private static long mix(long h, int id) {
+    h = (h + id + 1) * MUL;
+    return h ^ (h >>> 29);
   }
 
   /** A sequence prefix: the first len ids of ids. The probe key is mutable and never stored. */

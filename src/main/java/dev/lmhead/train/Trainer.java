@@ -153,16 +153,16 @@ public final class Trainer {
     for (int i = 0; i < f.length; i++) {
       if (!(f[i] > 0 && f[i] < 1) || (i > 0 && !(f[i] > f[i - 1]))) {
         throw new IllegalArgumentException("--anneal-at must be fractions in (0, 1) in increasing order, e.g. 0.8 or 0.7,0.8,0.9 (0: never), got "
-            + describeFractions(f, "%s"));
+            + java.util.Arrays.toString(f));
       }
     }
     return f.clone();
   }
 
-  /** The fractions as "70%, 80%, 90%" (fmt "%.0f%%" of percentages) or as given ("%s"). */
-  public static String describeFractions(double[] f, String fmt) {
+  /** The fractions as percentages: "70%, 80%, 90%". */
+  public static String describeFractions(double[] f) {
     StringBuilder b = new StringBuilder();
-    for (double x : f) b.append(b.length() > 0 ? (fmt.equals("%s") ? "," : ", ") : "").append(String.format(java.util.Locale.ROOT, fmt, fmt.equals("%s") ? x : 100 * x));
+    for (double x : f) b.append(b.length() > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT, "%.0f%%", 100 * x));
     return b.toString();
   }
 
@@ -175,14 +175,14 @@ public final class Trainer {
   }
 
   private void annealIfDue(Progress bar) {
-    if (annealed >= annealAt.length || budgetSpent() < annealAt[annealed]) return;
+    int before = annealed;
     while (annealed < annealAt.length && budgetSpent() >= annealAt[annealed]) {
-      double before = lr, at = annealAt[annealed++];
+      double from = lr, at = annealAt[annealed++];
       lr *= cfg.lrDecay();
       metrics.write("anneal", Map.of("epoch", epoch, "step", step, "tokens", tokens, "train_seconds", trainSeconds, "lr", lr));
-      say(String.format("| anneal | %.0f%% of the budget spent: lr %.4g -> %.4g |", 100 * at, before, lr));
+      say(String.format("| anneal | %.0f%% of the budget spent: lr %.4g -> %.4g |", 100 * at, from, lr));
     }
-    showBudget(bar);
+    if (annealed > before) showBudget(bar);
   }
 
   /**
