@@ -4,15 +4,18 @@
 # V = 33,278 (2x200 LSTM trained briefly on WikiText-2) and V = 267,735 (untrained, bench/UntrainedModel.java),
 # with dynamic batching (--max-batch 64 --max-wait-ms 2) and one request at a time (--max-batch 1). The servers run
 # without their state cache (--state-cache-mb 0): the 4,096 contexts are cycled, and a cache would find most of them
-# whole, measuring the cache instead of the model (bench/serve_typing.sh measures the cache on typing traffic).
+# whole, measuring the cache instead of the model (--typing below measures the cache on typing traffic).
 #
 #   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_WINDOW]        # default runs/serve-load 5
-#   bench/serve_load.sh --typing [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]   # default runs/serve-typing 5 2 (~15 minutes)
+#   bench/serve_load.sh --typing [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]         # default runs/serve-typing 5 2 (~15 minutes)
+#   bench/serve_load.sh --typing-batch [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]   # default runs/serve-typing-batch 5 2
 #
 # --typing: the server's state cache on typing traffic: POST /v1/next from 64 clients that each type through the
 # validation text (contexts of 5, 6, ... 20 words from a random start, one request per word: ServeLoad's
 # --workload typing), every model above, batched (the defaults), with the state cache off (--state-cache-mb 0) and on
 # (64 MB, the default), alternating per model ROUNDS times, each a fresh server after its warm-up.
+# --typing-batch: the same traffic with the state cache on (the default), batched (the defaults) against one request
+# at a time (--max-batch 1 --max-wait-ms 0), alternating per model ROUNDS times.
 #
 # Loopback only; every run is bounded. Each server first runs 30 s of lmhead serve's synthetic warm-up (--warmup 30,
 # SERVE_WARMUP to change: the JIT needs 20-40 s of traffic to reach its final code for the V = 267,735 full softmax,
@@ -24,8 +27,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 TYPING=0
-if [[ "${1:-}" == --typing ]]; then TYPING=1; shift; fi
-OUT="${1:-runs/serve-$([[ $TYPING == 1 ]] && echo typing || echo load)}"
+# the two server variants a typing run alternates: label and flags
+VARIANT_A=(cache0 --state-cache-mb 0) VARIANT_B=(cache64 --state-cache-mb 64) NAME=serve-typing
+case "${1:-}" in
+  --typing) TYPING=1; shift ;;
+  --typing-batch) TYPING=1; shift; VARIANT_A=(batch --max-batch 64 --max-wait-ms 2) VARIANT_B=(one --max-batch 1 --max-wait-ms 0) NAME=serve-typing-batch ;;
+esac
+OUT="${1:-runs/$([[ $TYPING == 1 ]] && echo $NAME || echo serve-load)}"
 SECS="${2:-5}"
 ROUNDS="${3:-2}"
 WARMUP="${SERVE_WARMUP:-30}"
@@ -55,11 +63,12 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
 if [[ $TYPING == 1 ]]; then
 for round in $(seq 1 "$ROUNDS"); do
   for model in serve-full serve-adaptive serve-full-267k serve-adaptive-267k; do
-    for mb in 0 64; do
-      start_server "$OUT/$model-cache$mb-r$round.server.log" --model "runs/$model" --state-cache-mb "$mb"
-      echo "== round $round, $model, state cache $mb MB, server pid $SERVER_PID" >&2
+    for v in A B; do
+      if [[ $v == A ]]; then variant=("${VARIANT_A[@]}"); else variant=("${VARIANT_B[@]}"); fi
+      start_server "$OUT/$model-${variant[0]}-r$round.server.log" --model "runs/$model" "${variant[@]:1}"
+      echo "== round $round, $model, ${variant[*]}, server pid $SERVER_PID" >&2
       "$JAVA" bench/ServeLoad.java --url "http://127.0.0.1:$PORT" --clients 64 --seconds "$SECS" --warmup 5 --repeat 3 \
-          --max-requests 100000 --workload typing --label "$model/cache$mb" | tee -a "$RESULTS"
+          --max-requests 100000 --workload typing --label "$model/${variant[0]}" | tee -a "$RESULTS"
       stop_server
     done
   done
@@ -72,19 +81,24 @@ for l in open(sys.argv[1]):
         r = json.loads(l)
         w.setdefault(r["label"], []).append(r)
 med = lambda xs: statistics.median(xs)
-print("| model | state cache | requests/s (median window) | range | p50 ms | p99 ms | contexts continued | contexts per pass | model busy | errors |")
+names = {"cache0": "state cache off", "cache64": "state cache on, 64 MB", "batch": "batched (64, 2 ms), cache on", "one": "one at a time, cache on"}
+print("| model | server | requests/s (median window) | range | p50 ms | p99 ms | contexts continued | contexts per pass | model busy | errors |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label, ws in w.items():
     rps = [x["rps"] for x in ws]
-    print(f"| {label.split('/')[0]} | {label.split('/')[1].replace('cache0', 'off').replace('cache64', 'on, 64 MB')} | {med(rps):,.1f} | "
+    print(f"| {label.split('/')[0]} | {names[label.split('/')[1]]} | {med(rps):,.1f} | "
           f"{min(rps):,.0f}–{max(rps):,.0f} | {med([x['p50_ms'] for x in ws]):.1f} | {med([x['p99_ms'] for x in ws]):.1f} | "
           f"{med([x['cache_prefix'] + x['cache_whole'] for x in ws]):.0%} | {med([x['contexts_per_pass'] for x in ws]):.1f} | "
           f"{med([x['model_busy'] for x in ws]):.0%} | {sum(x['errors'] for x in ws)} |")
 m = {label: med([x["rps"] for x in ws]) for label, ws in w.items()}
 for v in ["", "-267k"]:
-    for c in ["cache0", "cache64"]:
+    size = '267,735' if v else '33,278'
+    for c in ["cache0", "cache64", "batch", "one"]:
         a, f = m.get(f"serve-adaptive{v}/{c}"), m.get(f"serve-full{v}/{c}")
-        if a and f: print(f"\nadaptive / full at V = {'267,735' if v else '33,278'}, state cache {'off' if c == 'cache0' else 'on'}: {a / f:.2f}x", end="")
+        if a and f: print(f"\nadaptive / full at V = {size}, {names[c]}: {a / f:.2f}x", end="")
+    for head in ["full", "adaptive"]:
+        b, o = m.get(f"serve-{head}{v}/batch"), m.get(f"serve-{head}{v}/one")
+        if b and o: print(f"\n{head} at V = {size}: batched / one at a time = {b / o:.2f}x", end="")
 print()
 PY
 cat "$OUT/table.md"
