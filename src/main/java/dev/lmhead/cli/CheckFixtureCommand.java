@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
  * when a file cannot be read, is malformed, or names an unknown head.
  */
 @Command(name = "check-fixture", abbreviateSynopsis = true, mixinStandardHelpOptions = true,
-    description = {"Check lmhead's output layers against PyTorch parity fixtures (safetensors files in the format of shared/fixtures/README.md).",
+    description = {"Check lmhead's output layers against PyTorch parity fixtures.",
+        "Fixtures are safetensors files in the format of shared/fixtures/README.md.",
         "Compares output, loss, log_prob, predict and every gradient; exit 0 only if all pass."})
 public final class CheckFixtureCommand implements Callable<Integer> {
 

@@ -14,9 +14,9 @@ import picocli.CommandLine.Option;
 
 /** {@code lmhead export --to pytorch}: a model directory as a PyTorch word-LM state dict. */
 @Command(name = "export", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Export a model (full or adaptive head, plain embedding) as the state dict of PyTorch's",
-        "word_language_model RNNModel, loadable with load_state_dict(strict=True); writes the vocabulary",
-        "(one word per line, the example's idx2word) next to it and prints the constructor call."})
+    description = {"Export a model as the state dict of PyTorch's word_language_model example.",
+        "Full or adaptive head, plain embedding, as .safetensors: loadable with load_state_dict(strict=True) into the example's RNNModel.",
+        "Writes the vocabulary (one word per line, the example's idx2word) next to it and prints the constructor call."})
 public final class ExportCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "lmhead model directory.")
   Path model;

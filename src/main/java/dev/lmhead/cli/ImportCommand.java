@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
 
 /** {@code lmhead import --from pytorch}: a PyTorch word-LM state dict into an lmhead model directory. */
 @Command(name = "import", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Import a model trained with PyTorch's word_language_model example (RNNModel, LSTM; full or",
-        "nn.AdaptiveLogSoftmaxWithLoss decoder, tied or not) from .safetensors or a torch.save zip.",
+    description = {"Import a model trained with PyTorch's word_language_model example.",
+        "Its RNNModel (LSTM; full or nn.AdaptiveLogSoftmaxWithLoss decoder, tied or not), from .safetensors or a torch.save zip.",
         "Writes an lmhead model directory (config.json, vocab.txt, model.safetensors) for eval, generate, score."})
 public final class ImportCommand implements Callable<Integer> {
   @Option(names = "--from", required = true, description = "Source framework: pytorch.")

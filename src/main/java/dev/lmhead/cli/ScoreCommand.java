@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code lmhead score}: the log-probability of every input line, scored independently. */
 @Command(name = "score", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Score sentences, one per input line, each on its own: recurrent state reset,",
+    description = {"Score sentences, one per input line (log10 P, ln P, tokens, OOV, perplexity).",
+        "Each line on its own: recurrent state reset,",
         "<eos> fed as the start-of-sentence context, every word and the final <eos>",
         "scored; unknown words score as <unk>. Output per input line, tab-separated:",
         "  log10(P)  ln(P)  tokens (words + <eos>)  OOV (words mapped to <unk>)  ppl",

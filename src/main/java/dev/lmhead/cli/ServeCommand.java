@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 
 /** {@code lmhead serve}: an HTTP/JSON server for next-word top-k, sentence scores and sampling. */
 @Command(name = "serve", abbreviateSynopsis = true, mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Serve a model over HTTP/JSON (the JDK's built-in HTTP server):",
+    description = {"Serve a model over HTTP/JSON: exact top-k next words, scores, generation.",
+        "The JDK's built-in HTTP server:",
         "  POST /v1/next {\"context\": \"the meaning of\", \"k\": 10}     exact top-k next words with log-probs",
         "  POST /v1/score {\"sentences\": [\"...\"], \"per_token\": false}   as 'lmhead score --json'",
         "  POST /v1/generate {\"context\": \"...\", \"words\": 20, \"temperature\": 1.0, \"top_k\": 0, \"seed\": 1}",
