@@ -2,6 +2,7 @@ package dev.lmhead.cli;
 
 import dev.lmhead.model.LanguageModel;
 import dev.lmhead.tensor.Blas;
+import dev.lmhead.tensor.Cpu;
 import dev.lmhead.tensor.Parallel;
 
 /** Small helpers shared by the commands: threads/BLAS choice, durations, descriptions. */
@@ -15,6 +16,16 @@ final class Setup {
     }
     if (threads != null) Parallel.setThreads(threads);
     Blas.use(blas);
+    warnOnce(Cpu.fmaWarning());
+  }
+
+  private static boolean warned;
+
+  /** Prints a warning on stderr once per process (null: nothing to say). */
+  private static synchronized void warnOnce(String warning) {
+    if (warning == null || warned) return;
+    warned = true;
+    System.err.println(warning);
   }
 
   /** Parses 90, 90s, 15m, 2h, 1h30m into seconds; 0 means none. */
