@@ -97,7 +97,7 @@ class TopKSelectTest {
     int[] ids = new int[40];
     float[] vals = new float[40];
     for (int v : new int[] {4 * Vec.GROUPS, 2002, 33278}) {
-      for (int k : new int[] {2, 10, Vec.GROUPS / 4}) {
+      for (int k : new int[] {2, Math.min(10, Vec.GROUPS / 4), Vec.GROUPS / 4}) { // 10 needs GROUPS >= 40 (8 lanes or more)
         float[] row = new float[v];
         for (int i = 0; i < v; i++) row[i] = (float) rng.gaussian();
         float floor = TopK.groupFloor(row, 0, v, k, ids, vals, 0);
