@@ -5,8 +5,8 @@ import java.lang.management.ManagementFactory;
 
 /**
  * What the JVM found on this CPU that lmhead's kernels depend on. The vector kernels ({@link Vec}, the LSTM's
- * small products, the pure-Java GEMM) are written with fused multiply-adds, which give the same bits on every
- * x86 CPU that has them (Intel since Haswell, AMD since Piledriver). On a CPU without FMA (or a JVM started with
+ * small products, the pure-Java GEMM) are written with fused multiply-adds (one rounding each, so their bits do not
+ * depend on the JIT), an instruction of every x86 CPU since Intel Haswell and AMD Piledriver. On a CPU without FMA (or a JVM started with
  * {@code -XX:UseAVX=0}) HotSpot computes {@code Math.fma} and the Vector API's {@code fma} exactly in software,
  * through {@code BigDecimal}: correctly rounded still, but 1.8 µs per {@code Math.fma} against 3 ns with the
  * instruction (measured on this project's AMD EPYC with {@code -XX:UseAVX=0}); the test suite took about 22x longer
