@@ -8,6 +8,14 @@ import java.nio.file.Path;
 public final class TestData {
   private TestData() {}
 
+  /** Prints a line that shows in {@code ./lmhead test}'s output (the real stderr, which surefire does not capture). */
+  public static void visible(String line) {
+    java.io.PrintStream err = new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true,
+        java.nio.charset.StandardCharsets.UTF_8);
+    err.println(line);
+    err.flush();
+  }
+
   public static Path shared() {
     String p = System.getProperty("lmhead.shared");
     Path path = p != null ? Path.of(p) : Path.of("..", "shared");

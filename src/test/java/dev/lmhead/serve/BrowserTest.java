@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lmhead.cli.ServeCommand;
 import dev.lmhead.data.Vocabulary;
 import dev.lmhead.head.TopK;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.PrintStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,12 +38,6 @@ class BrowserTest {
   }
 
   /** Surefire redirects System.out to a file; the JVM's own stderr still reaches Maven's console. */
-  static void visible(String line) {
-    PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-    err.println(line);
-    err.flush();
-  }
-
   static String unescape(String s) {
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
   }
@@ -65,7 +56,7 @@ class BrowserTest {
   void pageShowsTheExactTopWordsAsBars() throws Exception {
     Path chromium = chromium();
     if (chromium == null) {
-      visible("skipped: browser test (no chromium)");
+      dev.lmhead.TestData.visible("skipped: browser test (no chromium)");
       Assumptions.abort("skipped: browser test (no chromium)");
     }
     String context = "the meaning of";
