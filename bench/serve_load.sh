@@ -6,7 +6,7 @@
 # without their state cache (--state-cache-mb 0): the 4,096 contexts are cycled, and a cache would find most of them
 # whole, measuring the cache instead of the model (--typing below measures the cache on typing traffic).
 #
-#   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_WINDOW]        # default runs/serve-load 5
+#   bench/serve_load.sh [OUT_DIR] [SECONDS_PER_WINDOW]        # default runs/serve-load 5; writes table.md and load.png
 #   bench/serve_load.sh --typing [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]         # default runs/serve-typing 5 2 (~15 minutes)
 #   bench/serve_load.sh --typing-batch [OUT_DIR] [SECONDS_PER_WINDOW] [ROUNDS]   # default runs/serve-typing-batch 5 2
 #
@@ -170,3 +170,4 @@ for m in ("serve-full", "serve-adaptive", "serve-full-267k", "serve-adaptive-267
     if b and o: print(f"| {m} | {b:,.1f} | {o:,.1f} | {b / o:.2f}x |")
 PY
 cat "$OUT/table.md"
+"$JAVA" -cp "$CP" bench/ServePlot.java "$RESULTS" "$OUT/load.png"   # requests/s and p99 against clients, as a PNG
