@@ -93,7 +93,8 @@ public final class CompareCommand implements Callable<Integer> {
     Corpus corpus = Corpus.load(data, 1, 0);
     Path dir = output != null ? output : Path.of("runs", "compare-" + corpus.name());
     Files.createDirectories(dir);
-    var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.out;
+    // with --json, stdout holds the JSON alone (as train --json): the heads' headers and progress go to stderr
+    var out = quiet ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : json ? System.err : System.out;
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Path> curves = new LinkedHashMap<>();
     String budgetText = budgetText(budgetS, epochs) + (annealAt.length > 0 ? String.format(", lr x %s after %s of it", LR_DECAY, Trainer.describeFractions(annealAt)) : "");

@@ -90,6 +90,21 @@ class CompareCommandTest {
   }
 
   @Test
+  void jsonPutsTheJsonAloneOnStdoutAndProgressOnStderr() throws Exception {
+    // as train --json: a script reading stdout gets one JSON document, not the heads' progress lines before it
+    Path data = writeSequenceCorpus(tmp.resolve("data-json"));
+    Path out = tmp.resolve("cmp-json");
+    List<String> a = new java.util.ArrayList<>(List.of("compare", "--data", data.toString(), "--output", out.toString(),
+        "--heads", "full", "--json"));
+    for (String t : TINY) if (!t.equals("--quiet")) a.add(t);
+    var r = BadInputTest.run(a.toArray(String[]::new));
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().strip().startsWith("{") && r.out().strip().endsWith("}"), "stdout:\n" + r.out());
+    assertEquals(JsonParser.parseString(Files.readString(out.resolve("compare.json"))), JsonParser.parseString(r.out()));
+    assertTrue(r.err().contains("== full head"), "the progress goes to stderr:\n" + r.err());
+  }
+
+  @Test
   void variantsTrainOncePerEntryAndReportEveryColumn() throws Exception {
     Path data = writeSequenceCorpus(tmp.resolve("data"));
     double unigram = unigramPerplexity(data, "valid");
