@@ -37,7 +37,6 @@ class BrowserTest {
     return null;
   }
 
-  /** Surefire redirects System.out to a file; the JVM's own stderr still reaches Maven's console. */
   static String unescape(String s) {
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
   }
